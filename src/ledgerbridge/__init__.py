@@ -1,0 +1,1 @@
+"""ledgerbridge: API-led integration between a CRM and an ERP."""

@@ -1,0 +1,1 @@
+"""Customer portal Experience API."""

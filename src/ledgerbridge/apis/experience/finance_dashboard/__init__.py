@@ -1,0 +1,1 @@
+"""Finance-dashboard Experience API: order-to-cash KPIs, receivables aging, DSO, time series."""

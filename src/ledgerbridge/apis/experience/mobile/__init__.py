@@ -1,0 +1,1 @@
+"""Mobile Experience API: compact, pageable, cacheable."""

@@ -1,0 +1,1 @@
+"""Partner Experience API: B2B order submission, status, and signed webhooks."""

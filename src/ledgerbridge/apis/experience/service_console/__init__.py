@@ -1,0 +1,1 @@
+"""Service-console Experience API: the call centre's customer 360."""

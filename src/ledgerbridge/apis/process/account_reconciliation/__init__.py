@@ -1,0 +1,1 @@
+"""The account-reconciliation Process API: CRM and ERP compared, differences classified."""

@@ -1,0 +1,1 @@
+"""The billing Process API: ERP invoices onto the CRM order they bill."""

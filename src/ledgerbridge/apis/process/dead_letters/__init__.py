@@ -1,0 +1,1 @@
+"""The dead-letters Process API: inspect, replay and discard what the Process layer gave up on."""

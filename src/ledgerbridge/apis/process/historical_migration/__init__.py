@@ -1,0 +1,1 @@
+"""The historical-migration Process API: batch migration runs and their records."""

@@ -1,0 +1,1 @@
+"""The product-and-pricing-sync Process API: ERP products and prices into the CRM."""

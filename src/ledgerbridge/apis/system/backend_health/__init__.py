@@ -1,0 +1,1 @@
+"""The backend-health System API: circuit breaker states of the backends."""

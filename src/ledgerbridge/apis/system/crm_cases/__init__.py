@@ -1,0 +1,1 @@
+"""crm-cases System API."""

@@ -1,0 +1,1 @@
+"""crm-contacts System API."""

@@ -1,0 +1,1 @@
+"""crm-opportunities System API."""

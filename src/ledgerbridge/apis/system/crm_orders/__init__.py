@@ -1,0 +1,1 @@
+"""CRM orders System API."""

@@ -1,0 +1,1 @@
+"""crm-price-books System API."""

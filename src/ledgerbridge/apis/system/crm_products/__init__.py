@@ -1,0 +1,1 @@
+"""crm-products System API."""

@@ -1,0 +1,1 @@
+"""ERP billing documents (invoices) System API."""

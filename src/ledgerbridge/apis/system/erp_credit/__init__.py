@@ -1,0 +1,1 @@
+"""ERP credit management System API."""

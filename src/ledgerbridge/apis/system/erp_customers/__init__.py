@@ -1,0 +1,1 @@
+"""ERP customers (business partners) System API."""

@@ -1,0 +1,1 @@
+"""ERP pricing (sales price condition records) System API."""

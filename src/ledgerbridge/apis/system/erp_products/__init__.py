@@ -1,0 +1,1 @@
+"""ERP products (materials) System API."""

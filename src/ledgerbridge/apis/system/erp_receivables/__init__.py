@@ -1,0 +1,1 @@
+"""ERP receivables and payments System API."""

@@ -1,0 +1,1 @@
+"""ERP sales orders System API."""

@@ -1,0 +1,203 @@
+"""The API catalog: every API of the house with its versions, lifecycle, owner and dependencies.
+
+Built from the metadata each API declares (``ApiMetadata``), never from a hand-kept list, and
+rendered as JSON, as a Markdown page (docs/catalog.md) and as a Mermaid graph with the
+layers as bands and the declared calls as arrows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ledgerbridge.runtime.app_factory import ApiMetadata, Layer
+from ledgerbridge.runtime.versioning import VersionStatus
+
+__all__ = [
+    "CatalogEntry",
+    "CatalogVersion",
+    "build_catalog",
+    "catalog_json",
+    "catalog_markdown",
+    "catalog_mermaid",
+]
+
+_LAYER_ORDER = (Layer.EXPERIENCE, Layer.PROCESS, Layer.SYSTEM)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogVersion:
+    """One major version of an API and where it is in its life."""
+
+    meta: ApiMetadata
+    status: VersionStatus
+
+    @property
+    def successor_path(self) -> str | None:
+        """Base path of the version that replaces this one, if any."""
+        successor = self.meta.lifecycle.successor
+        meta = self.meta
+        return None if successor is None else f"/{meta.layer}/{meta.name}/v{successor}"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """One API: what all its versions share, and the versions themselves, oldest first."""
+
+    name: str
+    layer: Layer
+    owner: str
+    summary: str
+    scopes: tuple[str, ...]
+    slo: str
+    versions: tuple[CatalogVersion, ...]
+
+    @property
+    def calls(self) -> tuple[str, ...]:
+        """The APIs any version of this one declares it calls."""
+        return tuple(sorted({call for v in self.versions for call in v.meta.calls}))
+
+    @property
+    def served(self) -> CatalogVersion:
+        """The oldest version still served: where existing consumers are."""
+        live = [v for v in self.versions if v.status is not VersionStatus.SUNSET]
+        return (live or list(self.versions))[0]
+
+
+def build_catalog(apis: Iterable[ApiMetadata], *, now: datetime) -> list[CatalogEntry]:
+    """Group API versions by name, layers from Experience down, names in order."""
+    by_name: dict[str, list[ApiMetadata]] = {}
+    for meta in apis:
+        by_name.setdefault(meta.name, []).append(meta)
+    entries = []
+    for versions in by_name.values():
+        versions.sort(key=lambda m: m.version)
+        newest = versions[-1]
+        entries.append(
+            CatalogEntry(
+                name=newest.name,
+                layer=newest.layer,
+                owner=newest.owner,
+                summary=newest.summary,
+                scopes=newest.scopes,
+                slo=str(newest.slo),
+                versions=tuple(CatalogVersion(m, m.lifecycle.status(now)) for m in versions),
+            )
+        )
+    return sorted(entries, key=lambda e: (_LAYER_ORDER.index(e.layer), e.name))
+
+
+def _date(when: datetime | None) -> str | None:
+    return None if when is None else when.date().isoformat()
+
+
+def catalog_json(entries: Iterable[CatalogEntry]) -> list[dict[str, Any]]:
+    """The catalog as JSON-ready dicts, one per API.
+
+    ``version`` and ``base_path`` name the oldest version still served, as they did when
+    every API had one version; ``versions`` lists them all.
+    """
+    return [
+        {
+            "name": entry.name,
+            "layer": entry.layer.value,
+            "version": f"v{entry.served.meta.version}",
+            "base_path": entry.served.meta.base_path,
+            "owner": entry.owner,
+            "summary": entry.summary,
+            "scopes": list(entry.scopes),
+            "slo": entry.slo,
+            "calls": list(entry.calls),
+            "versions": [
+                {
+                    "version": f"v{v.meta.version}",
+                    "base_path": v.meta.base_path,
+                    "status": v.status.value,
+                    "deprecated": _date(v.meta.lifecycle.deprecated),
+                    "sunset": _date(v.meta.lifecycle.sunset),
+                    "successor": v.successor_path,
+                    "calls": list(v.meta.calls),
+                }
+                for v in entry.versions
+            ],
+        }
+        for entry in entries
+    ]
+
+
+def _version_cell(version: CatalogVersion) -> str:
+    life = version.meta.lifecycle
+    text = f"`{version.meta.base_path}`"
+    if life.deprecated is not None:
+        text += f" deprecated {_date(life.deprecated)}"
+    if life.sunset is not None:
+        text += f", sunset {_date(life.sunset)}"
+    if life.successor is not None:
+        text += f", successor v{life.successor}"
+    return text
+
+
+def catalog_markdown(entries: Iterable[CatalogEntry]) -> str:
+    """The catalog as a Markdown page: one table per layer, then the dependency graph."""
+    entries = list(entries)
+    lines = [
+        "# API catalog",
+        "",
+        "Generated by `ledgerbridge catalog --markdown --output docs/catalog.md` from the",
+        "metadata each API declares; do not edit by hand. Lifecycle rules: docs/lifecycle.md.",
+    ]
+    for layer in _LAYER_ORDER:
+        rows = [e for e in entries if e.layer is layer]
+        if not rows:
+            continue
+        lines += [
+            "",
+            f"## {layer.value.capitalize()} APIs",
+            "",
+            "| API | versions | owner | scopes | SLO | calls | summary |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for e in rows:
+            cells = [
+                f"`{e.name}`",
+                "<br>".join(_version_cell(v) for v in e.versions),
+                e.owner,
+                ", ".join(f"`{s}`" for s in e.scopes) or "-",
+                e.slo,
+                ", ".join(f"`{c}`" for c in e.calls) or "-",
+                e.summary,
+            ]
+            lines.append(f"| {' | '.join(cells)} |")
+    lines += ["", "## Dependencies", "", "```mermaid", catalog_mermaid(entries), "```", ""]
+    return "\n".join(lines)
+
+
+def _node(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def catalog_mermaid(entries: Iterable[CatalogEntry]) -> str:
+    """A Mermaid flowchart: one band per layer, one node per API, an arrow per declared call.
+
+    An arrow is labelled with the caller's versions that declare the call.
+    """
+    entries = list(entries)
+    lines = ["flowchart TB"]
+    for layer in _LAYER_ORDER:
+        rows = [e for e in entries if e.layer is layer]
+        if not rows:
+            continue
+        lines.append(f"  subgraph {layer.value}[{layer.value.capitalize()} layer]")
+        lines.append("    direction LR")
+        for e in rows:
+            versions = ", ".join(f"v{v.meta.version}" for v in e.versions)
+            lines.append(f'    {_node(e.name)}["{e.name}<br/>{versions}"]')
+        lines.append("  end")
+    for e in entries:
+        for call in e.calls:
+            callers = [v for v in e.versions if call in v.meta.calls]
+            label = ", ".join(f"v{v.meta.version}" for v in callers)
+            lines.append(f"  {_node(e.name)} -->|{label}| {_node(call)}")
+    return "\n".join(lines)
