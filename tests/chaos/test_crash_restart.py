@@ -14,7 +14,7 @@ customer pays each invoice through cash-application; a credit reviewer rejects s
 orders. Orders: one in eight has a credit limit below its total (referred), and of those every
 second one is rejected by the reviewer; the rest close.
 
-Size: LEDGERBRIDGE_CRASH_ORDERS (default 10; the full run is 200, see docs/reliability.md).
+Size: LEDGERBRIDGE_CRASH_ORDERS (default 24; the full run is 200, see docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -39,12 +39,12 @@ from tests.chaos.test_order_to_cash_chaos import Planned, _diagnosis, _seed
 from tests.chaos.world import WorkerPool, World, open_world
 from tests.e2e.conftest import free_port
 
-ORDERS = int(os.environ.get("LEDGERBRIDGE_CRASH_ORDERS", "10"))
+ORDERS = int(os.environ.get("LEDGERBRIDGE_CRASH_ORDERS", "24"))
 O2C = "/process/order-to-cash/v1"
 CASH = "/process/cash-application/v1"
 REVIEWER = {"actor": "credit-desk@bank.example", "note": "limit too low for this order"}
 # A kill lands this long after the Process layer is up again (both processes answering).
-KILL_AFTER = (1.0, 8.0)
+KILL_AFTER = (0.3, 2.5)
 CLI = [sys.executable, "-m", "ledgerbridge"]
 UP_WITHIN = 90.0
 
