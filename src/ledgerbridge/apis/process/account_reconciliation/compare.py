@@ -361,7 +361,10 @@ def compare_invoices(snap: Snapshot) -> Comparison:
 
 
 def compare_payments(snap: Snapshot) -> Comparison:
-    """ERP payments against the invoices they clear and the CRM orders they name."""
+    """ERP payments against the invoices they clear and the CRM orders those invoices bill.
+
+    A payment's own reference is the payer's (a bank or cash application writes what it
+    likes there), so the CRM order it pays is the one its invoices bill."""
     result = Comparison("payment")
     invoices = {i.erp_number: i for i in snap.invoices}
     paid: dict[str, list[str]] = defaultdict(list)
@@ -369,23 +372,27 @@ def compare_payments(snap: Snapshot) -> Comparison:
         findings: list[Finding] = []
         ids = (payment.erp_document or "",)
         cleared = [invoices[n] for n in payment.invoice_erp_numbers if n in invoices]
+        crm_id = cleared[0].po_number if cleared else payment.reference
         if not cleared:
             detail = "the payment clears no invoice the ERP holds"
-            findings.append(
-                Finding("payment", DifferenceKind.MISSING_IN_ERP, payment.reference, ids, detail)
-            )
-        if payment.reference and payment.reference not in snap.crm_orders:
-            detail = f"the payment names CRM order {payment.reference}, which is absent"
-            findings.append(
-                Finding("payment", DifferenceKind.MISSING_IN_CRM, payment.reference, ids, detail)
-            )
+            findings.append(Finding("payment", DifferenceKind.MISSING_IN_ERP, crm_id, ids, detail))
         for invoice in cleared:
+            if invoice.po_number not in snap.crm_orders:
+                detail = (
+                    f"the payment clears invoice {invoice.erp_number} of CRM order "
+                    f"{invoice.po_number}, which is absent"
+                )
+                findings.append(
+                    Finding(
+                        "payment", DifferenceKind.MISSING_IN_CRM, invoice.po_number, ids, detail
+                    )
+                )
             if invoice.customer_erp_id and invoice.customer_erp_id != payment.customer_erp_id:
                 findings.append(
                     Finding(
                         "payment",
                         DifferenceKind.FIELD_MISMATCH,
-                        payment.reference,
+                        crm_id,
                         ids,
                         f"the payment and invoice {invoice.erp_number} name different customers",
                         field="customer_erp_id",
@@ -394,18 +401,16 @@ def compare_payments(snap: Snapshot) -> Comparison:
                     )
                 )
             key = f"{payment.amount.amount}:{invoice.erp_number}"
-            if payment.reference and key in paid[payment.reference]:
+            if key in paid[invoice.po_number or ""]:
                 detail = f"a second payment of {payment.amount} clears invoice {invoice.erp_number}"
-                findings.append(
-                    Finding("payment", DifferenceKind.DUPLICATE, payment.reference, ids, detail)
-                )
-            paid[payment.reference or ""].append(key)
+                findings.append(Finding("payment", DifferenceKind.DUPLICATE, crm_id, ids, detail))
+            paid[invoice.po_number or ""].append(key)
         if len(cleared) == 1 and payment.amount.amount > cleared[0].gross_total.amount:
             findings.append(
                 Finding(
                     "payment",
                     DifferenceKind.AMOUNT_MISMATCH,
-                    payment.reference,
+                    crm_id,
                     ids,
                     f"the payment exceeds invoice {cleared[0].erp_number}",
                     field="amount",
