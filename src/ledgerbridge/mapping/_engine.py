@@ -21,7 +21,7 @@ from ledgerbridge.mapping._paths import (
     render_path,
     write_path,
 )
-from ledgerbridge.mapping._screen import UnsafePayload, backend_of, screen
+from ledgerbridge.mapping._screen import UnsafePayload, backend_of, screen, unsafe_text
 from ledgerbridge.mapping._spec import FieldSpec, MappingSpec
 from ledgerbridge.mapping._transforms import ValueMaps, run_transform
 from ledgerbridge.runtime.errors import MappingError
@@ -81,7 +81,8 @@ class Mapping:
         # Fields without a target are checks: they run in `_map` but feed no target path.
         self._targeted = [field for field in spec.fields if field.target is not None]
         self._paths = {str(f.target): parse_path(str(f.target)) for f in self._targeted}
-        # Values read from a backend are screened; canonical input was screened on its way in.
+        # Values read from a backend are screened (an unsafe one is the backend's fault);
+        # canonical text bound for a backend is held to the same rule (the caller's fault).
         self.backend = backend_of(spec.source)
 
     @property
@@ -212,6 +213,8 @@ class Mapping:
                 unsafe = screen(value, field.transform)
                 if unsafe is not None:
                     raise _Unsafe(used, value, unsafe)
+            elif isinstance(value, str) and (unsafe := unsafe_text(value)) is not None:
+                raise _FieldFailure(used, value, unsafe)
             if value is None:
                 value = copy.deepcopy(field.default)
             elif field.each is not None:

@@ -795,6 +795,24 @@ class TestAPI10UnsafeConsumptionOfApis:
         assert [e["field"] for e in problem["errors"]] == ["Name"]
         assert name not in answer.text
 
+    async def test_control_characters_sent_to_the_crm_are_a_422_and_nothing_is_written(
+        self, ref: Reference
+    ) -> None:
+        """Text bound for a backend is held to the rule text read from it is: a caller's
+        account name with a control character is a 422 naming the field, and the CRM
+        holds no such account (it would be unreadable once written)."""
+        name = "Write\x9bBack Ltd"
+        answer = await ref.http.post(
+            "/system/crm-accounts/v1/accounts",
+            json={"name": name},
+            headers=ref.bearer("crm-accounts", {"crm-accounts:write"}),
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"] == PROBLEM
+        assert [e["field"] for e in answer.json()["errors"]] == ["name"]
+        found = await ref.crm.query("SELECT Id FROM Account WHERE Name LIKE 'Write%'")
+        assert found == []
+
     async def test_tabs_and_line_breaks_are_text(self, ref: Reference) -> None:
         """Tab, LF and CRLF in free text pass: they are text, not control sequences."""
         account = await ref.crm.create(
