@@ -40,6 +40,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: every socket stays bound until all are chosen."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -55,7 +64,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0
 @contextlib.contextmanager
 def _processes(tmp: Path) -> Iterator[dict[str, str]]:
     """CRM, ERP, System, Process and Experience, each its own `ledgerbridge` process."""
-    ports = {name: free_port() for name in ("crm", "erp", "system", "process", "experience")}
+    names = ("crm", "erp", "system", "process", "experience")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     env = {
         **os.environ,

@@ -134,7 +134,7 @@ async def test_order_becomes_erp_sales_order_and_portal_shows_it(deployment: Dep
     portal = await deployment.experience.get(
         f"/experience/customer-portal/v1/orders/{ids['order']}/status"
     )
-    assert portal.status_code == 200
+    assert portal.status_code == 200, portal.text
     assert portal.json()["status"] == "in_erp"
     assert portal.json()["erp_order_number"] == erp_number
 
