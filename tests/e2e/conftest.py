@@ -62,8 +62,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0
 
 
 @contextlib.contextmanager
-def _processes(tmp: Path) -> Iterator[dict[str, str]]:
-    """CRM, ERP, System, Process and Experience, each its own `ledgerbridge` process."""
+def _processes(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """CRM, ERP, System, Process and Experience, each its own `ledgerbridge` process, with
+    ``extra_env`` added to the environment of every one."""
     names = ("crm", "erp", "system", "process", "experience")
     ports = dict(zip(names, free_ports(len(names)), strict=True))
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
@@ -75,6 +76,7 @@ def _processes(tmp: Path) -> Iterator[dict[str, str]]:
         "LEDGERBRIDGE_SYSTEM_URL": urls["system"],
         "LEDGERBRIDGE_PROCESS_URL": urls["process"],
         "LEDGERBRIDGE_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     cli = [sys.executable, "-m", "ledgerbridge"]
     commands = {
