@@ -52,6 +52,13 @@ async def test_operator_and_customer_act_as_themselves_below_the_pages(tmp_path:
             )
             assert approved.status_code == 200, approved.text
             assert 'class="resolved">approved' in approved.text
+            # The KPI charts' figures come through the session, token-exchanged below.
+            kpis = await operator.http.get(f"{WEB}/console/kpis", params={"days": 14})
+            assert kpis.status_code == 200, kpis.text
+            board = kpis.json()
+            assert {s["state"] for s in board["sources"].values()} == {"ok"}, board["sources"]
+            assert board["kpis"]["cases"] >= 1, board
+            assert len(board["series"]) == 14
         finally:
             await operator.http.aclose()
         case = (await world.api.get(f"/process/order-to-cash/v1/orders/{order_id}")).json()
@@ -68,5 +75,7 @@ async def test_operator_and_customer_act_as_themselves_below_the_pages(tmp_path:
             orders = await shopper.http.get(f"{WEB}/portal/orders")
             assert orders.status_code == 200, orders.text
             assert f'data-order="{order_id}"' in orders.text
+            refused = await shopper.http.get(f"{WEB}/console/kpis")
+            assert refused.status_code == 403, refused.text
         finally:
             await shopper.http.aclose()

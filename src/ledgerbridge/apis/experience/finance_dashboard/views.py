@@ -167,12 +167,12 @@ def _past_due(item: ReceivableItem, as_of: date) -> int:
     return max((as_of - due).days, 0)
 
 
-def create_app(deps: ExperienceDeps) -> FastAPI:
-    """Build finance-dashboard v1 on the Experience layer's dependencies."""
+def dashboard_of(deps: ExperienceDeps) -> Callable[[int], Awaitable[FinanceDashboard]]:
+    """The dashboard of the last ``days`` days, read from the layers below; the console
+    page serves the same figures behind its session."""
     order_to_cash = OrderToCashClient(deps.process)
     receivables = ErpReceivablesClient(deps.system)
     billing = ErpBillingDocumentsClient(deps.system)
-    router = APIRouter()
 
     async def kpis() -> Kpis:
         found = await order_to_cash.kpis()
@@ -230,12 +230,7 @@ def create_app(deps: ExperienceDeps) -> FastAPI:
         )
         return _aging(items, invoices, today, days), more_items or more_invoices
 
-    @router.get("/dashboard")
-    async def dashboard(
-        days: Annotated[int, Query(ge=1, le=366, description="Days of series and DSO.")] = 30,
-    ) -> FinanceDashboard:
-        """KPIs now, the last ``days`` days as daily series (captured, closed, exceptions,
-        straight-through rate, cycle time), receivables aging and DSO per currency."""
+    async def dashboard(days: int) -> FinanceDashboard:
         today = datetime.now(UTC).date()
         first = today - timedelta(days=days - 1)
         start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
@@ -259,5 +254,21 @@ def create_app(deps: ExperienceDeps) -> FastAPI:
                 "aging": status_of(aged),
             },
         )
+
+    return dashboard
+
+
+def create_app(deps: ExperienceDeps) -> FastAPI:
+    """Build finance-dashboard v1 on the Experience layer's dependencies."""
+    build = dashboard_of(deps)
+    router = APIRouter()
+
+    @router.get("/dashboard")
+    async def dashboard(
+        days: Annotated[int, Query(ge=1, le=366, description="Days of series and DSO.")] = 30,
+    ) -> FinanceDashboard:
+        """KPIs now, the last ``days`` days as daily series (captured, closed, exceptions,
+        straight-through rate, cycle time), receivables aging and DSO per currency."""
+        return await build(days)
 
     return build_api(API, routers=[router])

@@ -16,7 +16,7 @@ from pathlib import Path as FilePath
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, FastAPI, Path, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -30,6 +30,7 @@ from ledgerbridge.apis.experience.customer_orders import (
 )
 from ledgerbridge.apis.experience.deps import ExperienceDeps
 from ledgerbridge.apis.experience.fanout import attempt
+from ledgerbridge.apis.experience.finance_dashboard.views import dashboard_of
 from ledgerbridge.apis.experience.web.catalog_graph import layout
 from ledgerbridge.apis.experience.web.dead_letters import dead_letter_routes
 from ledgerbridge.apis.experience.web.session import (
@@ -78,13 +79,12 @@ API = ApiMetadata(
         "erp-billing-documents",
         "erp-receivables",
         "backend-health",
-        "finance-dashboard",
         "dead-letters",
     ),
 )
 BASE = API.base_path
-# The console's KPI charts read the finance dashboard from the browser, same origin.
-DASHBOARD = "/experience/finance-dashboard/v1/dashboard"
+# The console's KPI charts read the finance dashboard's figures here, behind the session.
+DASHBOARD = f"{BASE}/console/kpis"
 CUSTOMERS = frozenset({CUSTOMER})
 STAFF = frozenset({OPERATOR, ADMINISTRATOR})
 ADMINISTRATORS = frozenset({ADMINISTRATOR})
@@ -146,6 +146,7 @@ def create_app(deps: ExperienceDeps) -> FastAPI:
     receivables = ErpReceivablesClient(deps.system)
     backend_health = BackendHealthClient(deps.system)
     budget = deps.source_budget
+    finance_dashboard = dashboard_of(deps)
     key = deps.session_key
     sign_in = deps.sign_in
     router = APIRouter(include_in_schema=False)
@@ -297,6 +298,22 @@ def create_app(deps: ExperienceDeps) -> FastAPI:
             breakers=breakers.value.breakers if breakers.value is not None else None,
             dashboard=DASHBOARD,
             graph=layout(deps.catalog()),
+        )
+
+    @router.get("/console/kpis")
+    async def console_kpis(
+        request: Request, days: int = Query(default=14, ge=1, le=366)
+    ) -> Response:
+        """The finance dashboard's figures for the console's KPI charts, for staff signed
+        in to the pages (the browser holds a session, not a token to the dashboard API)."""
+        user = gate(request, STAFF)
+        if isinstance(user, Response):
+            return user
+        board = await finance_dashboard(days)
+        return Response(
+            board.model_dump_json(),
+            media_type="application/json",
+            headers={"Cache-Control": "no-store"},
         )
 
     @router.post("/console/reviews/{review_id}/{action}")
