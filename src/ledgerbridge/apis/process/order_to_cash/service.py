@@ -11,6 +11,7 @@ goes to the review queue.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -99,6 +100,20 @@ async def _claim(deps: ProcessDeps, order: Order) -> tuple[str | None, bool]:
                     total=order.net_total.amount,
                     currency=order.currency,
                 )
+                try:
+                    summary = _validate(order)
+                except OrderInvalid:
+                    return case_id, True  # the run records the failure on the case
+                # The order is in hand: its validation commits with the case (one less
+                # transaction on the way), its own move on the timeline all the same.
+                await store.move(
+                    conn,
+                    case_id,
+                    expected=[CaseState.CAPTURED],
+                    to=CaseState.VALIDATED,
+                    detail=summary,
+                    status=store.RUNNING,
+                )
                 return case_id, True
             if CaseState(existing.state) in STARTED:
                 return None, False
@@ -179,8 +194,11 @@ async def _advance(deps: ProcessDeps, case_id: str, order: Order) -> None:
         state = CaseState.VALIDATED
     customer_erp_id = ref.customer_erp_id
     if state is CaseState.VALIDATED:
-        customer_erp_id = await _ensure_customer(deps, order)
+        customer_erp_id, known = await _ensure_customer(deps, order)
         async with engine.begin() as conn:
+            if not known:  # the crosswalk row commits with the move that relies on it
+                assert order.customer_crm_id is not None
+                await link(conn, "party", crm_id=order.customer_crm_id, erp_id=customer_erp_id)
             if not await store.move(
                 conn,
                 case_id,
@@ -197,10 +215,20 @@ async def _advance(deps: ProcessDeps, case_id: str, order: Order) -> None:
         assert customer_erp_id is not None
         sales_order = await _sales_order(deps, case_id, ref, order, customer_erp_id)
         assert sales_order.erp_number is not None
-        await CrmOrdersClient(deps.system).link_erp_order(order.crm_id, sales_order.erp_number)
-        async with engine.begin() as conn:
-            await store.record_step(conn, case_id, LINK_CRM_ORDER, "ok", None)
-        await _credit_decision(deps, case_id, order, customer_erp_id, sales_order)
+        # The CRM link (an overwrite) and the credit decision (idempotent by its key) need
+        # nothing of each other: both run at once, and the case moves once both answered.
+        linked, decided = await asyncio.gather(
+            CrmOrdersClient(deps.system).link_erp_order(order.crm_id, sales_order.erp_number),
+            _decide(deps, case_id, order, customer_erp_id, sales_order),
+            return_exceptions=True,
+        )
+        if isinstance(linked, BaseException):
+            raise linked
+        if isinstance(decided, BaseException):
+            async with engine.begin() as conn:
+                await store.record_step(conn, case_id, LINK_CRM_ORDER, "ok", None)
+            raise decided
+        await _credit_decision(deps, case_id, order, customer_erp_id, sales_order, decided)
 
 
 async def _sales_order(
@@ -229,25 +257,16 @@ async def _sales_order(
     return sales_order
 
 
-async def _credit_decision(
+async def _decide(
     deps: ProcessDeps,
     case_id: str,
     order: Order,
     customer_erp_id: str,
     sales_order: SalesOrderState,
-) -> None:
-    """Take credit-verification's decision: an approved order the ERP does not hold moves
-    on; any other goes to the review queue with the decision's reasons and figures."""
-    data = {
-        "crm_order_id": order.crm_id,
-        "erp_order_number": sales_order.erp_number,
-        "customer_erp_id": customer_erp_id,
-        "net_total": str(order.net_total.amount),
-        "currency": order.currency,
-    }
+) -> tuple[CreditDecision | None, str]:
+    """Credit-verification's decision on the order, or (when the ERP holds the order, which
+    refers it anyway) None and why there is none."""
     held = sales_order.status is OrderStatus.CREDIT_HOLD
-    decision: CreditDecision | None = None
-    unavailable = ""
     try:
         decision = await CreditVerificationClient(deps.peers).decide(
             CreditDecisionRequest(
@@ -262,9 +281,33 @@ async def _credit_decision(
         if not held:
             raise  # the order is not accepted without a decision
         # The ERP's block refers it anyway; the reviewer sees why the figures are missing.
-        unavailable = exc.message
+        return None, exc.message
+    return decision, ""
+
+
+async def _credit_decision(
+    deps: ProcessDeps,
+    case_id: str,
+    order: Order,
+    customer_erp_id: str,
+    sales_order: SalesOrderState,
+    decided: tuple[CreditDecision | None, str],
+) -> None:
+    """Act on credit-verification's decision: an approved order the ERP does not hold moves
+    on; any other goes to the review queue with the decision's reasons and figures. The CRM
+    link's step commits with the move."""
+    data = {
+        "crm_order_id": order.crm_id,
+        "erp_order_number": sales_order.erp_number,
+        "customer_erp_id": customer_erp_id,
+        "net_total": str(order.net_total.amount),
+        "currency": order.currency,
+    }
+    held = sales_order.status is OrderStatus.CREDIT_HOLD
+    decision, unavailable = decided
     if decision is not None and decision.verdict is Verdict.APPROVE and not held:
         async with deps.store.engine.begin() as conn:
+            await store.record_step(conn, case_id, LINK_CRM_ORDER, "ok", None)
             await store.move(
                 conn,
                 case_id,
@@ -291,6 +334,7 @@ async def _credit_decision(
         figures |= _decision_figures(decision)
     reason = _referral_reason(sales_order, figures, decision)
     async with deps.store.engine.begin() as conn:
+        await store.record_step(conn, case_id, LINK_CRM_ORDER, "ok", None)
         moved = await store.move(
             conn,
             case_id,
@@ -336,17 +380,16 @@ def _referral_reason(
     return f"credit verification answered {decision.verdict}: {because}"
 
 
-async def _ensure_customer(deps: ProcessDeps, order: Order) -> str:
-    """The ERP id of the order's customer, creating the customer in the ERP when missing."""
+async def _ensure_customer(deps: ProcessDeps, order: Order) -> tuple[str, bool]:
+    """The ERP id of the order's customer, creating the customer in the ERP when missing,
+    and whether the crosswalk knew it already (else the caller links it)."""
     assert order.customer_crm_id is not None
     async with deps.store.engine.connect() as conn:
         known = await find_link(conn, "party", crm_id=order.customer_crm_id)
     if known is not None and known.erp_id is not None:
-        return known.erp_id
+        return known.erp_id, True
     party = await CrmAccountsClient(deps.system).get_account(order.customer_crm_id)
     customer = await ErpCustomersClient(deps.system).ensure_customer(party)
     if customer.erp_id is None:
         raise LedgerbridgeError(f"ERP returned no id for customer {order.customer_crm_id}")
-    async with deps.store.engine.begin() as conn:
-        await link(conn, "party", crm_id=order.customer_crm_id, erp_id=customer.erp_id)
-    return customer.erp_id
+    return customer.erp_id, False
