@@ -54,7 +54,7 @@ from ledgerbridge.tryton_setup import (
 CACHE = Path(__file__).resolve().parents[2] / "var" / "tryton"
 ORDERS = "/process/order-to-cash/v1/orders"
 PARTNER_ORDERS = "/experience/partner/v1/orders"
-PARTNERS = 4
+PARTNERS = 16
 """Partners sending the traffic in turn: each stays under the partner API's velocity rule."""
 SKUS = ("LB-100", "LB-300")
 """Products in the Tryton template, created in the S/4HANA sandbox here."""

@@ -37,6 +37,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledgerbridge.canonical import (
+    CreditLimit,
     Money,
     Order,
     OrderLine,
@@ -87,6 +88,17 @@ class ProductCatalog(Protocol):
     async def upsert_product(self, product: Product) -> tuple[object, bool]: ...
 
 
+@runtime_checkable
+class CreditLimits(Protocol):
+    """Credit limits per customer, where an ERP keeps them."""
+
+    async def list_credit_limits(
+        self, *, customer_erp_id: str | None, blocked: bool | None, offset: int, limit: int
+    ) -> list[CreditLimit]: ...
+
+    async def upsert_credit_limit(self, credit_limit: CreditLimit) -> tuple[object, bool]: ...
+
+
 class CutoverSwitch(Protocol):
     """The switch the ERP System APIs serve from, as the cut-over drives it."""
 
@@ -118,6 +130,7 @@ class CutoverReport:
 
     products: int = 0
     parties: int = 0
+    credit_limits: int = 0
     orders: int = 0
     caught_up: int = 0
     repointed: int = 0
@@ -131,6 +144,7 @@ class CutoverReport:
         return {
             "products": self.products,
             "parties": self.parties,
+            "credit_limits": self.credit_limits,
             "orders": self.orders,
             "caught_up": self.caught_up,
             "repointed": self.repointed,
@@ -372,11 +386,27 @@ class ErpCutover:
         )
         if copied.erp_id is None:
             raise LedgerbridgeError(f"the new ERP returned no id for customer {crm_id}")
+        await self._copy_credit_limits(old_id, copied.erp_id)
         renamed[PARTY, old_id] = copied.erp_id
         self._party_crm_ids[copied.erp_id] = crm_id
         self._copied[PARTY, crm_id] = (old_id, copied.erp_id)
         self._report.parties += 1
         return copied.erp_id
+
+    async def _copy_credit_limits(self, old_id: str, new_id: str) -> None:
+        """The customer's credit limits, under its new id, where both ERPs keep them. A limit
+        the new ERP cannot hold (another currency, a block) fails the copy: a customer must
+        not arrive without the limit its orders are checked against."""
+        if not isinstance(self._old, CreditLimits) or not isinstance(self._new, CreditLimits):
+            return
+        limits = await self._old.list_credit_limits(
+            customer_erp_id=old_id, blocked=None, offset=0, limit=_PAGE
+        )
+        for credit in limits:
+            await self._new.upsert_credit_limit(
+                credit.model_copy(update={"customer_erp_id": new_id})
+            )
+        self._report.credit_limits += len(limits)
 
     async def _copy_order(self, link: Link) -> None:
         held = await self._old.get_sales_order(link.erp_id)

@@ -31,7 +31,15 @@ from ledgerbridge.apis.system.app import build_system_apis
 from ledgerbridge.apis.system.backends import SystemBackends
 from ledgerbridge.apis.system.crm_accounts.client import CrmAccountsClient
 from ledgerbridge.apis.system.crm_orders.client import CrmOrdersV2Client
-from ledgerbridge.canonical import Address, Money, Order, OrderLine, OrderStatus, Party
+from ledgerbridge.canonical import (
+    Address,
+    CreditLimit,
+    Money,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Party,
+)
 from ledgerbridge.connectors.s4hana import S4HanaClient
 from ledgerbridge.connectors.salesforce import SalesforceClient
 from ledgerbridge.demo.seed import s4_product
@@ -194,6 +202,41 @@ async def test_cut_over_copies_switches_and_repoints_the_crosswalk(
     assert (await switch.get_customer(first.erp_id)).crm_id == first.crm_id
     async with store.engine.connect() as conn:
         assert not await is_settled(conn, report.cutover_id or "")
+
+
+async def test_credit_limits_move_with_their_customers(
+    store: Store, sandboxes: tuple[Sandbox, Sandbox]
+) -> None:
+    """A customer's credit limit in the old ERP is in the new one under its new id, with
+    the same segment and amount; a customer without one gets none."""
+    old, new = sandboxes
+    stranger, _ = await new.erp.ensure_customer(_party())  # new ids differ from old ones
+    assert stranger.erp_id is not None
+    switch = ErpSwitch(old.erp, name="old")
+    (limited, _, _), (unlimited, _, _) = [await _place(switch, store) for _ in range(2)]
+    assert limited.erp_id is not None
+    assert unlimited.erp_id is not None
+    granted = CreditLimit(
+        customer_erp_id=limited.erp_id,
+        credit_segment="0001",
+        limit=Money(amount=Decimal("25000.00"), currency="USD"),
+    )
+    await old.erp.upsert_credit_limit(granted)
+
+    report = await _cutover(store, switch, old.erp, new.erp, rewrite_patience=0).run()
+
+    assert report.credit_limits == 1
+    parties = await _links(store, "party")
+    assert limited.crm_id is not None
+    assert unlimited.crm_id is not None
+    moved = await new.erp.list_credit_limits(
+        customer_erp_id=parties[limited.crm_id], blocked=None, offset=0, limit=10
+    )
+    assert [(c.credit_segment, c.limit) for c in moved] == [("0001", granted.limit)]
+    none = await new.erp.list_credit_limits(
+        customer_erp_id=parties[unlimited.crm_id], blocked=None, offset=0, limit=10
+    )
+    assert none == []
 
 
 async def test_a_cut_over_to_an_erp_that_does_not_answer_switches_nothing(store: Store) -> None:
