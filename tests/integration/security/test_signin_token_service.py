@@ -20,6 +20,7 @@ from ledgerbridge.runtime.security import (
     s256,
 )
 from ledgerbridge.runtime.security.exchange import ACCESS_TOKEN_TYPE, EXCHANGE_GRANT
+from ledgerbridge.runtime.security.users import MAX_FAILED_SIGN_INS
 
 from .conftest import ISSUER, PREFIX, SECRET, SecuredHouse
 
@@ -297,6 +298,30 @@ async def test_a_wrong_password_shows_the_form_again_and_five_spend_the_request(
     fifth = await flow.sign_in("meridian", "wrong password")
     assert fifth.status_code == 400
     assert (await flow.sign_in("meridian")).status_code == 400
+
+
+async def test_ten_wrong_passwords_lock_the_username_across_fresh_requests(
+    signin: SecuredHouse,
+) -> None:
+    """Starting over with a fresh pushed request does not reset the count: after ten wrong
+    passwords for one username, even the right one is refused with 429, while another user
+    still signs in; an unknown username locks the same way, so a lock betrays nobody."""
+    for username in ("ops-ada", "nobody-here"):
+        answers = []
+        for _ in range(MAX_FAILED_SIGN_INS // 2):
+            flow = Flow(signin)
+            assert (await flow.push()).status_code == 201
+            for _ in range(2):
+                answers.append((await flow.sign_in(username, "wrong password")).status_code)
+        # The wrong password that locks the username says so.
+        assert answers == [401] * (MAX_FAILED_SIGN_INS - 1) + [429]
+        flow = Flow(signin)
+        assert (await flow.push()).status_code == 201
+        locked = await flow.sign_in(username)
+        assert locked.status_code == 429, locked.text
+        assert "Too many wrong passwords" in locked.text
+        assert "location" not in locked.headers
+    assert await Flow(signin).code("root-grace")
 
 
 async def test_a_public_client_redeems_with_pkce_alone_and_nothing_else(

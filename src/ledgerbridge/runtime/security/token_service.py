@@ -373,6 +373,9 @@ async def _authorize(request: Request) -> Response:
         return HTMLResponse(sign_in_page(**page), headers=_PAGE_HEADERS)
     username = posted.get("username", "")[:256]
     user = service.users.authenticate(username, posted.get("password", ""))
+    if user is None and service.users.locked(username):
+        html = error_page("Too many wrong passwords for this username: try again later.")
+        return HTMLResponse(html, status_code=429, headers=_PAGE_HEADERS)
     if user is None:
         if not service.grants.refused(request_uri):
             return HTMLResponse(

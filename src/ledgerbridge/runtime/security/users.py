@@ -14,12 +14,15 @@ the claim the Experience APIs hold every request to (see ``guard.BOUND_HEADERS``
 from __future__ import annotations
 
 import json
+import time
+from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ledgerbridge.runtime.security.clients import verify_secret
+from ledgerbridge.runtime.security.keys import Clock
 
 CUSTOMER = "customer"
 OPERATOR = "operator"
@@ -30,6 +33,12 @@ CUSTOMER_CLAIM = "customer_id"
 #: Scopes of the operations routes: acting on them, and the destructive ones.
 OPERATE_SCOPE = "ops:operate"
 ADMINISTER_SCOPE = "ops:administer"
+#: Wrong passwords a username takes within ``LOCKOUT_SECONDS`` before it is locked: until the
+#: oldest of them is that old, no password signs it in, the right one included.
+MAX_FAILED_SIGN_INS = 10
+LOCKOUT_SECONDS = 900.0
+# Usernames whose failures are remembered at most (the oldest are forgotten first).
+_MAX_TRACKED = 10_000
 
 
 def role_scopes(roles: Collection[str]) -> frozenset[str]:
@@ -86,10 +95,16 @@ class UserRegistry:
 
         users = UserRegistry.from_file(Path("/run/secrets/ledgerbridge-users.json"))
         user = users.authenticate("ops-ada", password)      # None when refused
+        users.locked("ops-ada")                             # too many wrong passwords
+
+    Failures are counted per username asked for, known or not, so a lock says nothing about
+    whether a user exists.
     """
 
-    def __init__(self, users: Iterable[UserRecord] = ()) -> None:
+    def __init__(self, users: Iterable[UserRecord] = (), *, clock: Clock = time.monotonic) -> None:
         self._users = {user.username: user for user in users}
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
 
     @classmethod
     def from_file(cls, path: Path) -> UserRegistry:
@@ -102,11 +117,36 @@ class UserRegistry:
         self._users[user.username] = user
 
     def authenticate(self, username: str, password: str) -> UserRecord | None:
-        """The user whose password this is, or None; an unknown name costs as much time."""
+        """The user whose password this is, or None (also while the username is locked); an
+        unknown name costs as much time."""
         user = self._users.get(username)
-        if not verify_secret(user.password_hash if user else None, password):
+        verified = verify_secret(user.password_hash if user else None, password)
+        if self.locked(username):
             return None
+        if not verified:
+            self._fail(username)
+            return None
+        self._failures.pop(username, None)
         return user
+
+    def locked(self, username: str) -> bool:
+        """Whether ``username`` took too many wrong passwords lately to sign in now."""
+        failures = self._failures.get(username)
+        if failures is None:
+            return False
+        horizon = self._clock() - LOCKOUT_SECONDS
+        while failures and failures[0] <= horizon:
+            failures.popleft()
+        if not failures:
+            del self._failures[username]
+        return len(failures) >= MAX_FAILED_SIGN_INS
+
+    def _fail(self, username: str) -> None:
+        failures = self._failures.pop(username, None) or deque(maxlen=MAX_FAILED_SIGN_INS)
+        if len(self._failures) >= _MAX_TRACKED:
+            del self._failures[next(iter(self._failures))]
+        failures.append(self._clock())
+        self._failures[username] = failures  # re-inserted last: the most recently failed
 
     def __len__(self) -> int:
         return len(self._users)
