@@ -62,6 +62,7 @@ class CaseAdvancer:
         sweep_every: int = 10,
         fulfilment_sla: timedelta | None = None,
         claim_lease: timedelta = store.STALE_CLAIM,
+        concurrency: int = 8,
     ) -> None:
         self._deps = deps
         self._interval = interval
@@ -73,6 +74,8 @@ class CaseAdvancer:
         # An accepted order not completed by the ERP within this becomes a timeout review.
         self._fulfilment_sla = fulfilment_sla
         self._claim_lease = claim_lease
+        # How many watched cases a round reads from the ERP at once.
+        self._concurrency = concurrency
         self._stopping = asyncio.Event()
         self._rounds = 0
         self._resume_after: str | None = None
@@ -81,13 +84,18 @@ class CaseAdvancer:
 
     async def run(self) -> None:
         """Advance cases, one round every ``interval`` seconds, until `stop`."""
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
+            began = loop.time()
             try:
                 await self.tick()
             except Exception:  # a worker outlives any one round; the next one tries again
                 log.exception("order-to-cash round failed")
+            # Rounds start every interval (the round's own time counts), with a short pause
+            # at least, so a round longer than the interval does not run back to back.
+            pause = max(self._interval - (loop.time() - began), self._interval / 10)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._interval)
+                await asyncio.wait_for(self._stopping.wait(), pause)
 
     def stop(self) -> None:
         """Finish the case in hand, then return from `run` (a graceful shutdown)."""
@@ -113,14 +121,20 @@ class CaseAdvancer:
             )
         # Each round polls the next batch, so every case gets its turn however many wait.
         self._resume_after = refs[-1].case_id if len(refs) == self._batch_size else None
-        for ref in refs:
-            if self._stopping.is_set():
-                break
-            try:
-                moves += await self._poll(ref)
-            except LedgerbridgeError as exc:
-                log.info("case waits for the ERP", case_id=ref.case_id, error=exc.message)
-        return moves
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def poll(ref: store.CaseRef) -> int:
+            async with gate:
+                if self._stopping.is_set():
+                    return 0
+                try:
+                    return await self._poll(ref)
+                except LedgerbridgeError as exc:
+                    log.info("case waits for the ERP", case_id=ref.case_id, error=exc.message)
+                    return 0
+
+        # The cases are independent (each move is compare-and-set): read them a few at once.
+        return moves + sum(await asyncio.gather(*(poll(ref) for ref in refs)))
 
     async def _resume_stalled(self, now: datetime) -> None:
         async with self._deps.store.engine.connect() as conn:
@@ -276,12 +290,14 @@ async def observe(
         target = CaseState.FULFILLED
     if target is None:
         return moves
-    for step in path_between(state, target):
-        async with deps.store.engine.begin() as conn:
+    # The moves of one observation commit together, each compare-and-set as alone: one
+    # that finds the case moved already ends the run (someone else carries on from there).
+    async with deps.store.engine.begin() as conn:
+        for step in path_between(state, target):
             if not await _enter(conn, ref, state, step, invoice):
-                return moves  # someone else moved it: they carry on from here
-        state = step
-        moves += 1
+                break
+            state = step
+            moves += 1
     return moves
 
 
