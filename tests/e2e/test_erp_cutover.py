@@ -254,16 +254,21 @@ async def test_cut_over_to_tryton_under_order_traffic(house: CutoverHouse) -> No
             parties[account_id],
         ), crm_order_id
 
-    # Account reconciliation, CRM against the ERP serving now, finds nothing amiss with them.
+    # Account reconciliation, CRM against the ERP serving now, matches every order of the
+    # traffic and every account that placed one.
     reconciliation = AccountReconciliationClient(house.http)
     run = await reconciliation.start(
-        StartReconciliation(entities=[Entity.ORDERS], repair=False, number_range_tail=0)
+        StartReconciliation(
+            entities=[Entity.ACCOUNTS, Entity.ORDERS], repair=False, number_range_tail=0
+        )
     )
     assert run.status == "completed", run
     differences = await _differences(reconciliation, run.run_id)
-    assert not [d for d in differences if d.crm_id in traffic.answers], differences
+    ours = set(traffic.answers) | set(parties)
+    assert not [d for d in differences if d.crm_id in ours], differences
     assert run.summary is not None
     assert run.summary.by_entity["order"].matched >= len(traffic.answers), run.summary
+    assert run.summary.by_entity["account"].matched >= len(parties), run.summary
 
     # The first order, placed on S/4HANA, is billed in Tryton: its case, and no other, moves.
     first = next(iter(traffic.answers))

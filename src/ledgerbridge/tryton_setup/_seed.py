@@ -1,7 +1,7 @@
 """Fill a fresh Tryton database with the demo data, over JSON-RPC as the administrator.
 
-The same steps a person takes in the Tryton client: currency, company, chart of accounts,
-fiscal years, payment term and method, products, customers, the integration user.
+The same steps a person takes in the Tryton client: countries, currency, company, chart of
+accounts, fiscal years, payment term and method, products, customers, the integration user.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pycountry
+
 from ledgerbridge.connectors.tryton import TrytonClient, WizardStep
 from ledgerbridge.tryton_setup import _dataset as data
 
-SEED_STEPS = 7
+SEED_STEPS = 8
 """How many progress steps ``seed`` reports."""
 
 
@@ -26,6 +28,8 @@ async def seed(tryton: TrytonClient, *, year: int, step: Callable[[str], None]) 
         year: the first fiscal year (the next one is created too).
         step: told what is being created, for a progress display.
     """
+    step("countries")
+    await _countries(tryton)
     step("company and currency")
     company = await _company(tryton)
     step("chart of accounts")
@@ -45,6 +49,22 @@ async def seed(tryton: TrytonClient, *, year: int, step: Callable[[str], None]) 
 
 async def _xml_id(tryton: TrytonClient, module: str, name: str) -> int:
     return int(await tryton.call_model("ir.model.data", "get_id", module, name))
+
+
+async def _countries(tryton: TrytonClient) -> None:
+    """Every ISO 3166 country, as Tryton's own import script gives them: addresses need one."""
+    await tryton.create(
+        "country.country",
+        [
+            {
+                "name": country.name,
+                "code": country.alpha_2,
+                "code3": country.alpha_3,
+                "code_numeric": country.numeric,
+            }
+            for country in pycountry.countries
+        ],
+    )
 
 
 async def _company(tryton: TrytonClient) -> int:

@@ -47,15 +47,24 @@ class TrytonValues:
         self._payment_term: int | None = None
 
     async def party(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """party.party create values from `party_to_tryton_party`'s output."""
+        """party.party create values from `party_to_tryton_party`'s output.
+
+        Raises:
+            BackendRejected: Tryton lacks the address's country (the ready database has every
+                ISO 3166 country; an address is never written without the one it names).
+        """
         addresses = []
         for address in values.get("addresses", ()):
             resolved = {k: v for k, v in address.items() if k != "country_code"}
             if "country_code" in address:
-                # Tryton ships without countries unless they are imported; keep the rest.
                 country = await self.code_id("country.country", "code", address["country_code"])
-                if country is not None:
-                    resolved["country"] = country
+                if country is None:
+                    raise BackendRejected(
+                        f"Tryton has no country {address['country_code']}",
+                        backend=BACKEND,
+                        fields=["billing_address.country"],
+                    )
+                resolved["country"] = country
             addresses.append(resolved)
         return {
             **values,
