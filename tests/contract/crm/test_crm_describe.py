@@ -70,7 +70,11 @@ async def test_object_describe_synthesises_field_attributes(http: httpx.AsyncCli
     assert fields["AccountId"]["relationshipName"] == "Account"
     assert fields["AccountId"]["nillable"] is False
     assert fields["Status"]["restrictedPicklist"] is True
-    assert [p["value"] for p in fields["Status"]["picklistValues"]] == ["Draft", "Activated"]
+    assert [p["value"] for p in fields["Status"]["picklistValues"]] == [
+        "Draft",
+        "Activated",
+        "Cancelled",
+    ]
     assert fields["TotalAmount"]["soapType"] == "xsd:double"
     children = {(c["childSObject"], c["field"]): c for c in body["childRelationships"]}
     assert children[("OrderItem", "OrderId")]["relationshipName"] == "OrderItems"

@@ -246,7 +246,9 @@ ORDER = SObjectType(
             "picklist",
             "Status",
             required=True,
-            picklist=("Draft", "Activated"),
+            # Draft and Activated are standard; Cancelled is a status orgs add for orders
+            # called off after activation (ledgerbridge compensates their cases).
+            picklist=("Draft", "Activated", "Cancelled"),
             restricted=True,
             default="Draft",
         ),
