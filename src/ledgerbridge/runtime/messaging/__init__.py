@@ -18,6 +18,7 @@ from ledgerbridge.runtime.messaging._bus import (
 from ledgerbridge.runtime.messaging._connect import connect_bus
 from ledgerbridge.runtime.messaging._envelope import Message
 from ledgerbridge.runtime.messaging._inbox import (
+    already_consumed,
     consumed_once,
     forget_consumed,
     idempotent_consumer,
@@ -53,6 +54,7 @@ __all__ = [
     "RabbitMQBus",
     "Subscription",
     "add_to_outbox",
+    "already_consumed",
     "connect_bus",
     "consumed_once",
     "forget_consumed",

@@ -47,6 +47,17 @@ async def consumed_once(conn: AsyncConnection, consumer: str, message_id: str) -
     return result.rowcount == 1
 
 
+async def already_consumed(conn: AsyncConnection, consumer: str, message_id: str) -> bool:
+    """Whether ``consumer`` has consumed ``message_id`` (a read, claiming nothing): for a
+    handler that calls other services before its transaction and would skip a repeat early."""
+    found = await conn.execute(
+        sa.select(inbox.c.message_id).where(
+            inbox.c.consumer == consumer, inbox.c.message_id == message_id
+        )
+    )
+    return found.first() is not None
+
+
 def idempotent_consumer(
     engine: AsyncEngine,
     consumer: str,
