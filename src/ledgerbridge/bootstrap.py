@@ -26,6 +26,7 @@ from ledgerbridge.apis.system._erp import ErpPort, ErpSwitch, S4HanaErp, TrytonE
 from ledgerbridge.apis.system._erp.switch import Cutover
 from ledgerbridge.apis.system.app import build_system_apis
 from ledgerbridge.apis.system.backends import SystemBackends
+from ledgerbridge.apis.system.crm_orders.changes import order_changes_bridge
 from ledgerbridge.connectors.s4hana import S4HanaClient
 from ledgerbridge.connectors.salesforce import SalesforceClient
 from ledgerbridge.connectors.tryton import TrytonClient
@@ -172,6 +173,7 @@ async def open_house(
     house = House(Insight(metrics=observed.metrics))
     to_close: list[httpx.AsyncClient | SalesforceClient | ErpPort | Background] = []
     store: Store | None = None
+    backends: SystemBackends | None = None
     security: EmbeddedSecurity | None = None
     tokens: LayerTokens | None = None
     # Background workers stop before the clients they call are closed.
@@ -266,6 +268,11 @@ async def open_house(
                         tuning=tuning,
                     )
                 )
+                if backends is not None and settings.process.crm_changes:
+                    # Entered after the workers, so stopped before them.
+                    await workers.enter_async_context(
+                        order_changes_bridge(backends.salesforce, deps.store.engine)
+                    )
             finally:
                 if acting is not None:
                     current_api_var.reset(acting)

@@ -172,8 +172,9 @@ def worker(
         float, typer.Option(min=0, help="Seconds in-flight work may take to finish on SIGTERM.")
     ] = 10.0,
 ) -> None:
-    """Run the Process layer's background work (outbox relay, case advancer, scheduled jobs)
-    against the configured store and bus, serving no HTTP; SIGTERM or SIGINT stops it.
+    """Run the Process layer's background work (outbox relay, case advancer, scheduled jobs,
+    and the CRM's Order changes when the System layer is embedded) against the configured
+    store and bus, serving no HTTP; SIGTERM or SIGINT stops it.
 
     The System APIs are reached at LEDGERBRIDGE_SYSTEM_URL when set, else embedded here.
     Run as many side by side as needed on PostgreSQL (see docs/reliability.md).

@@ -101,6 +101,9 @@ class ProcessSettings(BaseModel):
     credit_rules_file: Path | None = None
     # Seconds between scheduled product and pricing syncs (ERP -> CRM); none when unset.
     product_sync_interval: float | None = Field(default=None, gt=0)
+    # Follow the CRM's Order changes (Change Data Capture) where the workers run with the
+    # System layer: an order activated in the CRM starts its case, a cancelled one cancels it.
+    crm_changes: bool = True
 
 
 class LifecycleSettings(BaseModel):

@@ -141,3 +141,19 @@ class CrmOrdersV2Client(ApiClient):
         return await self._call(
             "PUT", f"/orders/{quote(order_id)}/billing-status", OrderSummary, json=body
         )
+
+
+# Order changes the CRM streams (Change Data Capture), republished on the bus by this API's
+# bridge through the outbox: one message each time an Order's Status becomes one of these.
+ORDER_ACTIVATED = "crm.order.activated"
+"""Topic (and event type) of an Order whose Status became "Activated"."""
+ORDER_CANCELLED = "crm.order.cancelled"
+"""Topic (and event type) of an Order whose Status became "Cancelled"."""
+
+
+class OrderStatusChanged(BaseModel):
+    """The data of a ``crm.order.activated`` or ``crm.order.cancelled`` message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    crm_order_id: str = Field(min_length=15, max_length=18, examples=["801000000000001AAA"])
