@@ -60,9 +60,10 @@ class Saga:
     store_url: str
 
 
-@pytest.fixture
-async def saga(tmp_path: Path) -> AsyncIterator[Saga]:
-    """The embedded house over fresh sandboxes, its advancer polling every 50 ms."""
+@contextlib.asynccontextmanager
+async def open_saga(tmp_path: Path, *, crm_changes: bool) -> AsyncIterator[Saga]:
+    """The embedded house over fresh sandboxes, its advancer polling every 50 ms; with
+    ``crm_changes`` it also follows the CRM's Order changes (activation starts a case)."""
     async with contextlib.AsyncExitStack() as stack:
         crm_url = await stack.enter_async_context(
             serving(create_crm(database=str(tmp_path / "crm.sqlite3")))
@@ -75,7 +76,11 @@ async def saga(tmp_path: Path) -> AsyncIterator[Saga]:
             database_url=store_url,
             salesforce={"base_url": crm_url},
             s4hana={"base_url": f"{erp_url}/sap/opu/odata/sap"},
-            process={"advance_interval": 0.05, "relay_interval": 0.05},
+            process={
+                "advance_interval": 0.05,
+                "relay_interval": 0.05,
+                "crm_changes": crm_changes,
+            },
         )
         house = await stack.enter_async_context(
             open_house(settings, layers={Layer.SYSTEM, Layer.PROCESS})
@@ -92,6 +97,13 @@ async def saga(tmp_path: Path) -> AsyncIterator[Saga]:
         for client in (http, crm, erp, erp_admin):
             stack.push_async_callback(client.aclose)
         yield Saga(http=http, crm=crm, erp=erp, erp_admin=erp_admin, store_url=store_url)
+
+
+@pytest.fixture
+async def saga(tmp_path: Path) -> AsyncIterator[Saga]:
+    """A house whose cases these tests start through the API (CRM changes not followed)."""
+    async with open_saga(tmp_path, crm_changes=False) as opened:
+        yield opened
 
 
 async def _crm_order(saga: Saga, quantity: int = 2) -> dict[str, str]:

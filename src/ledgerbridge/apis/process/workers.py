@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledgerbridge.apis.process.deps import ProcessDeps
 from ledgerbridge.apis.process.erp_renumbering import consume_renumbering
 from ledgerbridge.apis.process.order_to_cash.advancer import CaseAdvancer
+from ledgerbridge.apis.process.order_to_cash.crm_changes import consume_crm_order_changes
 from ledgerbridge.apis.process.order_to_cash.store import STALE_CLAIM
 from ledgerbridge.apis.process.product_pricing_sync.client import DEFAULT_BATCH_SIZE
 from ledgerbridge.apis.process.product_pricing_sync.service import SCHEDULE, SyncBusy, run_sync
@@ -144,6 +145,8 @@ async def process_workers(
     bus = await connect_bus(bus_url, dead_letters=DeadLetterChannel(deps.store.engine))
     # After an ERP cut-over, rewrites the references to old ERP ids (closed with the bus).
     await consume_renumbering(bus, deps)
+    # Orders activated or cancelled in the CRM start or cancel their cases (closed with the bus).
+    await consume_crm_order_changes(bus, deps)
     relay = OutboxRelay(deps.store.engine, bus, poll_interval=relay_interval)
     advancer = CaseAdvancer(
         deps,
