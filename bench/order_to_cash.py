@@ -449,7 +449,13 @@ async def main(quick: bool) -> None:
             database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'store.sqlite3'}",
             salesforce={"base_url": urls["crm"]},
             s4hana={"base_url": urls["erp"] + ODATA},
-            process={"advance_interval": 0.05, "relay_interval": 0.05, "retry_after_seconds": 1},
+            # Cases start through POST /orders, as the direct flow starts by its first call.
+            process={
+                "advance_interval": 0.05,
+                "relay_interval": 0.05,
+                "retry_after_seconds": 1,
+                "crm_changes": False,
+            },
             observability={"metrics": False},
         )
         async with contextlib.AsyncExitStack() as stack:
