@@ -240,8 +240,10 @@ class IdempotencyMiddleware:
             body_given = True
             return {"type": "http.request", "body": body, "more_body": False}
 
+        last: Message | None = None
+
         async def capture(message: Message) -> None:
-            nonlocal status
+            nonlocal status, last
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers.extend(
@@ -251,6 +253,11 @@ class IdempotencyMiddleware:
                 )
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Held until the key is settled: a caller who retries the moment the
+                    # answer ends must find it completed (replayed), never still in flight.
+                    last = message
+                    return
             await send(message)
 
         completed = False
@@ -259,6 +266,8 @@ class IdempotencyMiddleware:
             completed = status < 500
         finally:
             await self._settle(client, key, completed, status, headers, b"".join(chunks))
+        if last is not None:
+            await send(last)
 
     async def _settle(
         self,
