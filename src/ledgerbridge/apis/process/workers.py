@@ -20,8 +20,6 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledgerbridge.apis.process.billing.events import consume_invoices_issued
-from ledgerbridge.apis.process.cash_application.events import consume_payments_received
 from ledgerbridge.apis.process.deps import ProcessDeps
 from ledgerbridge.apis.process.erp_renumbering import consume_renumbering
 from ledgerbridge.apis.process.order_to_cash.advancer import CaseAdvancer
@@ -149,9 +147,6 @@ async def process_workers(
     await consume_renumbering(bus, deps)
     # Orders activated or cancelled in the CRM start or cancel their cases (closed with the bus).
     await consume_crm_order_changes(bus, deps)
-    # Each invoice order-to-cash sees, and its payment, reach the CRM order (closed with the bus).
-    await consume_invoices_issued(bus, deps)
-    await consume_payments_received(bus, deps)
     relay = OutboxRelay(deps.store.engine, bus, poll_interval=relay_interval)
     advancer = CaseAdvancer(
         deps,

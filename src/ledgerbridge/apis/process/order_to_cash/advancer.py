@@ -340,13 +340,13 @@ async def _enter(
             detail="invoice.issued published for the CRM",
         )
         if moved:
-            # Billing consumes invoice.issued and writes the invoice onto the CRM order.
+            # crm-orders has no invoice or payment write yet: the step says so on the case.
             await store.record_step(
                 conn,
                 ref.case_id,
                 SEND_INVOICE_TO_CRM,
-                "ok",
-                "invoice.issued published: billing writes the invoice onto the CRM order",
+                "skipped",
+                "the CRM System APIs offer no invoice write; invoice.issued carries it",
             )
         return moved
     if step is CaseState.PAID:
