@@ -22,8 +22,7 @@ import pytest
 from ledgerbridge.connectors.s4hana import S4HanaClient
 from ledgerbridge.connectors.salesforce import SalesforceClient
 from ledgerbridge.runtime.security import DpopKey, KeyRing, TokenIssuer, new_signing_key
-from ledgerbridge.runtime.settings import Settings
-from tests.e2e.conftest import _processes
+from tests.e2e.conftest import _backend_clients, _processes
 from tests.e2e.test_order_to_cash import _crm_order
 from tests.integration.security.reference import ISSUER, PREFIX, SECRET, _clients
 
@@ -56,20 +55,12 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredLayers]
         "LEDGERBRIDGE_PROCESS__ADVANCE_INTERVAL": "0.2",
     }
     with _processes(tmp, extra_env=auth) as urls:
-        defaults = Settings()
+        crm, erp = _backend_clients(urls["crm"], urls["erp"])
         yield SecuredLayers(
             urls=urls,
             users=TokenIssuer(ISSUER, KeyRing.from_file(keys_file)),
-            crm=SalesforceClient(
-                base_url=urls["crm"],
-                client_id=defaults.salesforce.client_id,
-                client_secret=defaults.salesforce.client_secret.get_secret_value(),
-            ),
-            erp=S4HanaClient(
-                base_url=f"{urls['erp']}/sap/opu/odata/sap",
-                username=defaults.s4hana.username,
-                password=defaults.s4hana.password.get_secret_value(),
-            ),
+            crm=crm,
+            erp=erp,
         )
 
 
