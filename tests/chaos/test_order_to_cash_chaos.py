@@ -524,7 +524,11 @@ async def test_no_order_is_lost_or_doubled_under_faults_and_killed_workers(
             )
         )
         retries = len(await world.rows("SELECT 1 FROM o2c_step WHERE outcome = 'retry'"))
-        dead_letters = len(await world.rows("SELECT 1 FROM dead_letter"))
+        dead_lettered = await world.rows(
+            "SELECT kind, source, consumer, reason, error_type, error, attempts, case_id "
+            "FROM dead_letter"
+        )
+        dead_letters = len(dead_lettered)
         pending = len(await world.rows("SELECT 1 FROM outbox WHERE sent_at IS NULL"))
         figures = {
             "config": config,
@@ -553,6 +557,13 @@ async def test_no_order_is_lost_or_doubled_under_faults_and_killed_workers(
         print("\nchaos figures")
         for name, value in figures.items():
             print(f"  {name:<22} {value}")
+        for row in dead_lettered:
+            tries = row.attempts if isinstance(row.attempts, list) else []
+            print(
+                f"  dead letter: {row.kind} {row.source} -> {row.consumer} ({row.reason}, "
+                f"{row.error_type}: {row.error[:200]}) case {row.case_id}, "
+                f"{len(tries)} attempts: {[str(a)[:120] for a in tries[-3:]]}"
+            )
         for difference in reconciliation["differences"]:
             print(
                 f"  reconciliation: {difference['entity']} {difference['kind']}: "

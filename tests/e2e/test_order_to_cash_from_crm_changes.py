@@ -158,3 +158,30 @@ async def test_an_order_cancelled_in_the_crm_after_invoicing_is_compensated(saga
     await saga.crm.update("Order", ids["order"], {"Status": "Activated"})
     await _handled(saga, 3)
     assert (await saga.http.get(f"{O2C}/orders/{ids['order']}")).json() == cancelled
+
+
+async def test_an_activation_whose_step_fails_is_handled_once_and_left_to_the_case(
+    tmp_path: Path,
+) -> None:
+    """The ERP's customer service down when the activation arrives: the case opens and keeps
+    the failed step, and the message is handled while the ERP is still down (not delivered
+    again and again until it is dead-lettered). The case resumes once the ERP is back."""
+    # The advancer waits a minute before it runs a failed step again: here only the message
+    # could move the case while the ERP is down.
+    async with open_saga(tmp_path, crm_changes=True, retry_after=60, erp_retry_timeout=0.5) as saga:
+        partners = "/sap/opu/odata/sap/API_BUSINESS_PARTNER*"
+        down = {"rules": [{"route": partners, "error_rates": {"503": 1.0}}]}
+        assert (await saga.erp_admin.put("/sandbox/admin/faults", json=down)).is_success
+        ids = await _crm_order(saga)
+
+        await _handled(saga, 1)
+        failed = await _store_rows(saga, "SELECT outcome FROM o2c_step WHERE name = 'failed'")
+        assert [row.outcome for row in failed] == ["retry"]
+        case = (await saga.http.get(f"{O2C}/orders/{ids['order']}")).json()
+        assert case["state"] == "validated"
+
+        assert (await saga.erp_admin.delete("/sandbox/admin/faults")).is_success
+        resumed = await saga.http.post(f"{O2C}/orders", json={"crm_order_id": ids["order"]})
+        assert resumed.is_success, resumed.text
+        assert resumed.json()["state"] == "erp_order_created"
+        assert await _store_rows(saga, "SELECT 1 FROM dead_letter") == []

@@ -61,9 +61,13 @@ class Saga:
 
 
 @contextlib.asynccontextmanager
-async def open_saga(tmp_path: Path, *, crm_changes: bool) -> AsyncIterator[Saga]:
+async def open_saga(
+    tmp_path: Path, *, crm_changes: bool, retry_after: float = 30.0, erp_retry_timeout: float = 30.0
+) -> AsyncIterator[Saga]:
     """The embedded house over fresh sandboxes, its advancer polling every 50 ms; with
-    ``crm_changes`` it also follows the CRM's Order changes (activation starts a case)."""
+    ``crm_changes`` it also follows the CRM's Order changes (activation starts a case).
+    ``retry_after`` is how soon the advancer runs a failed step again, ``erp_retry_timeout``
+    how long a call to the ERP is retried before the step fails."""
     async with contextlib.AsyncExitStack() as stack:
         crm_url = await stack.enter_async_context(
             serving(create_crm(database=str(tmp_path / "crm.sqlite3")))
@@ -75,10 +79,14 @@ async def open_saga(tmp_path: Path, *, crm_changes: bool) -> AsyncIterator[Saga]
         settings = Settings(
             database_url=store_url,
             salesforce={"base_url": crm_url},
-            s4hana={"base_url": f"{erp_url}/sap/opu/odata/sap"},
+            s4hana={
+                "base_url": f"{erp_url}/sap/opu/odata/sap",
+                "resilience": {"retry_timeout": erp_retry_timeout},
+            },
             process={
                 "advance_interval": 0.05,
                 "relay_interval": 0.05,
+                "retry_after_seconds": retry_after,
                 "crm_changes": crm_changes,
             },
         )

@@ -10,7 +10,9 @@ nothing: an activation is checked against the order's Status in the CRM now, so 
 arrives after the order's cancellation starts no case; a cancellation of an order that has no
 case, or whose case has ended cancelled or rejected, is a no-op. Errors follow the bus's
 rules: a passing one (a backend down, the case in another worker's hands) is retried, a
-permanent one (a paid order cannot be cancelled) goes to the dead letters.
+permanent one (a paid order cannot be cancelled) goes to the dead letters. Once an activation
+has opened the case, a failing step is the case's: the advancer retries it (or the case's
+step dead letter keeps it), and the message is done.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ledgerbridge.apis.system.crm_orders.client import (
     OrderStatusChanged,
 )
 from ledgerbridge.canonical import OrderStatus
+from ledgerbridge.runtime.errors import LedgerbridgeError
 from ledgerbridge.runtime.messaging import (
     Delivery,
     EventBus,
@@ -59,6 +62,15 @@ async def activated(deps: ProcessDeps, crm_order_id: str) -> str:
     except service.CaseBusy:
         # Someone else holds the case (an API request, the advancer): it is started.
         return "skipped: the case is being run"
+    except LedgerbridgeError as exc:
+        # A step failed once the case was open: the case keeps the failure (the advancer runs
+        # a passing one again, a lasting one is dead-lettered as the case's step), so the
+        # message has done its part. Only a failure before the case exists is retried here.
+        async with deps.store.engine.connect() as conn:
+            opened = await store.load_case(conn, crm_order_id)
+        if opened is None:
+            raise
+        return f"started, the saga takes over its failed step ({exc.message}): {opened.state}"
     return f"{'started' if created else 'resumed'}: {case.state}"
 
 
