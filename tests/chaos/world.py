@@ -44,9 +44,9 @@ PROCESS = {
     "retry_after_seconds": 1.0,
     "relay_interval": 0.1,
     "idempotency_in_flight_seconds": 15.0,
-    # Orders come in through the Process API, as the suites' clients submit them; the CRM's
-    # change events start cases in tests/e2e/test_order_to_cash_from_crm_changes.py.
-    "crm_changes": False,
+    # Orders come in twice, as in a deployment: the test submits each through the Process
+    # API while the workers' CRM change bridge starts it from the CRM's activation.
+    "crm_changes": True,
 }
 
 
