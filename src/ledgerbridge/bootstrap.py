@@ -260,6 +260,7 @@ async def open_house(
                     process_workers(
                         deps,
                         bus_url=settings.bus_url,
+                        bus_namespace=settings.bus_namespace,
                         advance_interval=settings.process.advance_interval,
                         retry_after=timedelta(seconds=settings.process.retry_after_seconds),
                         relay_interval=settings.process.relay_interval,

@@ -832,13 +832,14 @@ def dlq_replay(
     if ids and filtered:
         raise typer.BadParameter("give dead letter ids or filters, not both", param_hint="ids")
     where = _dlq_filter(DlqStatus.OPEN, kind, source, consumer, case, since, until, limit)
-    bus_url = Settings().bus_url
+    settings = Settings()
+    bus_url = settings.bus_url
 
     async def replay(store: Store) -> list[ReplayOutcome] | int:
         if ids is None and not yes:
             async with store.engine.connect() as conn:
                 return len(await list_dead_letters(conn, where))
-        async with open_replayer(store.engine, bus_url) as replayer:
+        async with open_replayer(store.engine, bus_url, settings.bus_namespace) as replayer:
             return await replay_dead_letters(
                 store.engine, replayer, actor=actor, ids=ids, where=where
             )

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,14 +24,23 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ledgerbridge.apis.process import erp_renumbering
+from ledgerbridge.apis.process.order_to_cash import crm_changes
+from ledgerbridge.apis.system.crm_orders.client import ORDER_ACTIVATED, ORDER_CANCELLED
 from ledgerbridge.bootstrap import open_house
 from ledgerbridge.connectors.s4hana import S4HanaClient
 from ledgerbridge.connectors.salesforce import SalesforceClient
 from ledgerbridge.runtime.app_factory import Layer
 from ledgerbridge.runtime.settings import Settings
+from ledgerbridge.runtime.store.renumbering import TOPIC as RENUMBERED
 from tests.conftest import fresh_postgres_database
 from tests.e2e.conftest import _wait_healthy, free_port
-from tests.integration.brokers.conftest import NATS_URL, RABBITMQ_URL, listening
+from tests.integration.brokers.conftest import (
+    NATS_URL,
+    RABBITMQ_URL,
+    delete_namespace,
+    listening,
+)
 
 BUSES = {"memory": "memory://", "rabbitmq": RABBITMQ_URL, "nats": NATS_URL}
 # Timeouts and breaker short enough that a step between two moves stays well inside the
@@ -50,12 +60,21 @@ PROCESS = {
 }
 
 
+# The workers' subscriptions (topic, group): their RabbitMQ queues are removed after a run.
+SUBSCRIPTIONS = [
+    (RENUMBERED, erp_renumbering.CONSUMER),
+    (ORDER_ACTIVATED, f"{crm_changes.CONSUMER}.activated"),
+    (ORDER_CANCELLED, f"{crm_changes.CONSUMER}.cancelled"),
+]
+
+
 def _env(settings: Settings, bus_url: str) -> dict[str, str]:
     """The environment that gives a worker process the same configuration as ``settings``."""
     env = {
         **os.environ,
         "LEDGERBRIDGE_DATABASE_URL": settings.database_url,
         "LEDGERBRIDGE_BUS_URL": bus_url,
+        "LEDGERBRIDGE_BUS_NAMESPACE": settings.bus_namespace,
         "LEDGERBRIDGE_SALESFORCE__BASE_URL": settings.salesforce.base_url,
         "LEDGERBRIDGE_S4HANA__BASE_URL": settings.s4hana.base_url,
         "LEDGERBRIDGE_LOG_LEVEL": "ERROR",
@@ -186,17 +205,33 @@ async def _database(config: str, tmp: Path) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
+async def _namespace(backend: str) -> AsyncIterator[str]:
+    """A namespace of its own on the broker for one run, removed afterwards: what one run
+    leaves unacknowledged cannot reach the next."""
+    namespace = f"lbchaos-{uuid.uuid4().hex[:10]}"
+    try:
+        yield namespace
+    finally:
+        if backend != "memory":
+            queues = [f"{namespace}:{group}:{topic}" for topic, group in SUBSCRIPTIONS]
+            await delete_namespace(backend, namespace, queues)
+
+
+@contextlib.asynccontextmanager
 async def open_world(config: str, tmp: Path) -> AsyncIterator[World]:
     """Everything of ``config`` running; the workers are started by the test."""
-    bus_url = BUSES[config.split("-")[1]]
+    backend = config.split("-")[1]
+    bus_url = BUSES[backend]
     if bus_url != "memory://" and not listening(bus_url):
-        pytest.skip(f"needs {config.split('-')[1]} at {bus_url}; nothing is listening there")
+        pytest.skip(f"needs {backend} at {bus_url}; nothing is listening there")
     async with contextlib.AsyncExitStack() as stack:
+        namespace = await stack.enter_async_context(_namespace(backend))
         database_url = await stack.enter_async_context(_database(config, tmp))
         urls = stack.enter_context(_sandboxes(tmp))
         settings = Settings(
             database_url=database_url,
             bus_url=bus_url,
+            bus_namespace=namespace,
             salesforce={"base_url": urls["crm"], "resilience": RESILIENCE},
             s4hana={"base_url": f"{urls['erp']}/sap/opu/odata/sap", "resilience": RESILIENCE},
             process={**PROCESS, "workers": False},

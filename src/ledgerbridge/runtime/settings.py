@@ -186,6 +186,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # The event bus: memory:// (in this process), amqp://... (RabbitMQ) or nats://... (JetStream).
     bus_url: str = "memory://"
+    # Prefix of every exchange, queue, stream and subject on the broker, so deployments (or
+    # test runs) can share one: letters, digits, _ and -.
+    bus_namespace: str = Field(
+        default="ledgerbridge", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"
+    )
     process: ProcessSettings = ProcessSettings()
     # "off" serves every API without authentication; "jwt" requires access tokens.
     auth_mode: Literal["off", "jwt"] = "off"

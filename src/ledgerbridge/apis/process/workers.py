@@ -129,6 +129,7 @@ async def process_workers(
     deps: ProcessDeps,
     *,
     bus_url: str,
+    bus_namespace: str = "ledgerbridge",
     advance_interval: float,
     retry_after: timedelta,
     relay_interval: float,
@@ -142,7 +143,9 @@ async def process_workers(
     Leaving the block stops them gracefully: each finishes what it holds (a relay batch, the
     case in hand, a sync run) within ``tuning.shutdown_grace`` seconds, then is cancelled.
     """
-    bus = await connect_bus(bus_url, dead_letters=DeadLetterChannel(deps.store.engine))
+    bus = await connect_bus(
+        bus_url, dead_letters=DeadLetterChannel(deps.store.engine), namespace=bus_namespace
+    )
     # After an ERP cut-over, rewrites the references to old ERP ids (closed with the bus).
     await consume_renumbering(bus, deps)
     # Orders activated or cancelled in the CRM start or cancel their cases (closed with the bus).

@@ -95,7 +95,9 @@ def through_outbox(engine: AsyncEngine) -> Replayer:
 
 
 @contextlib.asynccontextmanager
-async def open_replayer(engine: AsyncEngine, bus_url: str) -> AsyncIterator[Replayer]:
+async def open_replayer(
+    engine: AsyncEngine, bus_url: str, namespace: str = "ledgerbridge"
+) -> AsyncIterator[Replayer]:
     """The replayer for a process outside the workers (the command line).
 
     With a broker configured, the replay is published to it directly; the in-process bus
@@ -104,7 +106,7 @@ async def open_replayer(engine: AsyncEngine, bus_url: str) -> AsyncIterator[Repl
     if urlsplit(bus_url).scheme == "memory":
         yield through_outbox(engine)
         return
-    bus = await connect_bus(bus_url, dead_letters=DeadLetterChannel(engine))
+    bus = await connect_bus(bus_url, dead_letters=DeadLetterChannel(engine), namespace=namespace)
     try:
         yield republish_to(bus)
     finally:
