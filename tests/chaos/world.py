@@ -174,7 +174,10 @@ class World:
 def _sandboxes(tmp: Path) -> Iterator[dict[str, str]]:
     """The CRM and ERP sandboxes, each its own process (the ERP delivers orders at once)."""
     ports = {"crm": free_port(), "erp": free_port()}
-    extra = {"crm": [], "erp": ["--delivery-delay", "0"]}
+    # The CRM's allowance is raised out of reach: a run of a thousand orders makes more than
+    # the sandbox's default 15,000 calls a day, and a spent allowance refuses every call until
+    # midnight UTC, which is no transient fault. The test injects its own limit window.
+    extra = {"crm": ["--daily-limit", "10000000"], "erp": ["--delivery-delay", "0"]}
     procs: list[subprocess.Popen[bytes]] = []
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     health = {"crm": "/services/data/", "erp": "/sap/opu/odata/sap/API_SALES_ORDER_SRV/$metadata"}

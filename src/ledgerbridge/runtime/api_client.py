@@ -88,9 +88,16 @@ class ApiClient:
 
 
 def _problem_of(response: httpx.Response) -> UpstreamProblem:
+    retry_after = _seconds(response.headers.get("Retry-After"))
     if response.headers.get("content-type", "").startswith(PROBLEM_MEDIA_TYPE):
-        return UpstreamProblem(response.status_code, response.json())
+        return UpstreamProblem(response.status_code, response.json(), retry_after=retry_after)
     return UpstreamProblem(
         response.status_code,
         {"title": "Upstream error", "detail": response.text[:200], "status": response.status_code},
+        retry_after=retry_after,
     )
+
+
+def _seconds(retry_after: str | None) -> int | None:
+    """A Retry-After in delay-seconds (the form our layers send); None for anything else."""
+    return int(retry_after) if retry_after is not None and retry_after.isdigit() else None

@@ -40,10 +40,14 @@ class Problem(BaseModel):
 class UpstreamProblem(errors.LedgerbridgeError):
     """A layer below answered with problem+json; passed on with its status and fields."""
 
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
+    def __init__(
+        self, status: int, body: dict[str, Any], *, retry_after: int | None = None
+    ) -> None:
         super().__init__(str(body.get("detail") or body.get("title") or "upstream error"))
         self.status = status
         self.body = body
+        # Seconds the layer below asked us to wait (its Retry-After), when it said.
+        self.retry_after = retry_after
 
 
 def problem_response(

@@ -15,9 +15,11 @@ import httpx
 import pytest
 from tests.contract.crm_apis.conftest import open_system
 
+from ledgerbridge.apis.system.crm_accounts.client import CrmAccountsClient
 from ledgerbridge.connectors.salesforce import ApiUsage, SalesforceClient
 from ledgerbridge.demo.servers import serving
 from ledgerbridge.runtime.errors import BackendPaused
+from ledgerbridge.runtime.problems import UpstreamProblem
 from ledgerbridge.sandboxes.crm import create_app as create_crm
 
 ADMIN = ("ledgerbridge", "sandbox-secret")
@@ -135,3 +137,18 @@ async def test_system_apis_answer_503_with_retry_after_while_paused(tmp_path: Pa
         assert salesforce["state"] == "closed"
         metrics = (await system.get(f"{ACCOUNTS.removesuffix('/accounts')}/metrics")).text
         assert "ledgerbridge_salesforce_api_requests_limit 2.0" in metrics
+
+
+async def test_the_layers_above_learn_how_long_the_pause_lasts(tmp_path: Path) -> None:
+    """A Process or Experience caller of the paused System API gets the Retry-After on its
+    error, so its retries (the bus's redeliveries among them) wait the pause out."""
+    async with open_system(tmp_path, daily_request_limit=1) as (system, _):
+        accounts = CrmAccountsClient(system)
+        await accounts.list_accounts()
+        with pytest.raises(UpstreamProblem):
+            await accounts.list_accounts()  # refused by the CRM: the pause starts
+        with pytest.raises(UpstreamProblem) as paused:
+            await accounts.list_accounts()
+        assert paused.value.status == 503
+        assert paused.value.retry_after is not None
+        assert 0 < paused.value.retry_after <= 60

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from ledgerbridge.runtime.errors import BackendUnavailable, MappingError
+from ledgerbridge.runtime.errors import BackendPaused, BackendUnavailable, MappingError
 from ledgerbridge.runtime.messaging import (
     Delivery,
     DeliveryPolicy,
@@ -15,6 +16,7 @@ from ledgerbridge.runtime.messaging import (
     Message,
     connect_bus,
 )
+from ledgerbridge.runtime.problems import UpstreamProblem
 
 FAST = DeliveryPolicy(max_deliver=3, backoff=0.001, backoff_cap=0.01)
 
@@ -94,6 +96,40 @@ async def test_transient_failures_are_retried_until_the_handler_succeeds() -> No
     await bus.join()
     await bus.close()
     assert attempts == [1, 2, 3]
+    assert sink.failures == []
+
+
+def test_a_paused_backend_is_waited_for_longer_than_the_backoff() -> None:
+    """An error saying how long its backend is paused (a rate limit, an open breaker) sets
+    the wait before the next attempt, up to the pause cap; other errors get the backoff."""
+    policy = DeliveryPolicy(backoff=0.5, backoff_cap=30.0, pause_cap=120.0)
+    limited = UpstreamProblem(429, {"detail": "calls paused for 58s"}, retry_after=58)
+    breaker = BackendPaused("breaker open", backend="erp", retry_after=2)
+    assert policy.delay(1, BackendUnavailable("down", backend="erp")) == 0.5
+    assert policy.delay(1, limited) == 58.0
+    assert policy.delay(1, breaker) == 2.0
+    assert policy.delay(7, breaker) == 30.0  # the backoff is longer by now
+    assert policy.delay(1, UpstreamProblem(429, {}, retry_after=3600)) == 120.0
+    assert policy.delay(3) == 2.0
+
+
+async def test_a_message_whose_backend_is_paused_is_delivered_again_after_the_pause() -> None:
+    """The second delivery waits the pause out instead of using up the attempts meanwhile."""
+    sink = Sink()
+    bus = InMemoryBus(dead_letters=sink, policy=FAST)
+    delivered: list[float] = []
+
+    async def limited(delivery: Delivery) -> None:
+        delivered.append(time.monotonic())
+        if delivery.attempt == 1:
+            raise BackendPaused("REQUEST_LIMIT_EXCEEDED", backend="salesforce", retry_after=1)
+
+    await bus.subscribe("orders", limited, group="g")
+    await bus.publish("orders", _message())
+    await bus.join()
+    await bus.close()
+    assert len(delivered) == 2
+    assert delivered[1] - delivered[0] >= 1.0
     assert sink.failures == []
 
 

@@ -44,9 +44,11 @@ class DeliveryPolicy:
     """How often a failing message is retried, and how long to wait between attempts.
 
     The defaults wait about two minutes in all before giving up, so a backend outage of that
-    order is ridden out rather than dead-lettered. On RabbitMQ ``max_deliver`` also becomes
-    the queue's delivery limit when the queue is first declared; the broker refuses to
-    redeclare an existing queue with another limit.
+    order is ridden out rather than dead-lettered. An error that says how long its backend is
+    paused (a rate limit's or an open breaker's ``retry_after``) waits at least that long, up
+    to ``pause_cap``, so a pause does not use up the attempts. On RabbitMQ ``max_deliver``
+    also becomes the queue's delivery limit when the queue is first declared; the broker
+    refuses to redeclare an existing queue with another limit.
 
     Usage::
 
@@ -56,10 +58,16 @@ class DeliveryPolicy:
     max_deliver: int = 10
     backoff: float = 0.5
     backoff_cap: float = 30.0
+    pause_cap: float = 300.0
 
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before redelivering after failed attempt ``attempt`` (1-based)."""
-        return float(min(self.backoff_cap, self.backoff * 2 ** (attempt - 1)))
+    def delay(self, attempt: int, error: BaseException | None = None) -> float:
+        """Seconds to wait before redelivering after failed attempt ``attempt`` (1-based)
+        that raised ``error``."""
+        backoff = float(min(self.backoff_cap, self.backoff * 2 ** (attempt - 1)))
+        paused = getattr(error, "retry_after", None)
+        if isinstance(paused, int | float) and paused > 0:
+            return max(backoff, min(float(paused), self.pause_cap))
+        return backoff
 
 
 @dataclass(frozen=True, slots=True)

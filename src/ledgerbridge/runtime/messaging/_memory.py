@@ -173,15 +173,17 @@ class InMemoryBus:
                 except Exception:
                     # The dead-letter store is down: keep the message rather than lose it.
                     log.exception("dead-letter sink failed", topic=topic, group=group)
-                    self._retry_later(state, _Queued(item, queued.attempts), number)
+                    self._retry_later(state, _Queued(item, queued.attempts), number, exc)
                 return
-            self._retry_later(state, _Queued(item, attempts), number)
+            self._retry_later(state, _Queued(item, attempts), number, exc)
 
-    def _retry_later(self, state: _Group, queued: _Queued, number: int) -> None:
-        retry = asyncio.create_task(self._requeue(state, queued, number))
+    def _retry_later(
+        self, state: _Group, queued: _Queued, number: int, error: BaseException
+    ) -> None:
+        retry = asyncio.create_task(self._requeue(state, queued, self._policy.delay(number, error)))
         state.pending_retries.add(retry)
         retry.add_done_callback(state.pending_retries.discard)
 
-    async def _requeue(self, state: _Group, queued: _Queued, number: int) -> None:
-        await asyncio.sleep(self._policy.delay(number))
+    async def _requeue(self, state: _Group, queued: _Queued, delay: float) -> None:
+        await asyncio.sleep(delay)
         state.queue.put_nowait(queued)

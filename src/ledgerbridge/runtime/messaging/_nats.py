@@ -263,7 +263,7 @@ class NatsBus:
                 reason = "permanent error" if is_permanent(exc) else "retries exhausted"
                 await self._give_up(msg, message, topic, group, reason, attempts)
                 return
-            delay = 0.0 if in_flight.closing.is_set() else self._policy.delay(attempt)
+            delay = 0.0 if in_flight.closing.is_set() else self._policy.delay(attempt, exc)
             await msg.nak(delay=delay)
             return
         self._history.forget(message.id)

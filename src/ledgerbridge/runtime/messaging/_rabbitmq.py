@@ -258,7 +258,7 @@ class RabbitMQBus:
                 reason = "permanent error" if is_permanent(exc) else "retries exhausted"
                 await self._give_up(incoming, message, topic, group, reason, attempts)
                 return
-            await in_flight.backoff(self._policy.delay(attempt))
+            await in_flight.backoff(self._policy.delay(attempt, exc))
             await incoming.nack(requeue=True)
             return
         self._history.forget(message.id)

@@ -2,8 +2,9 @@
 ``crm.order.activated`` and ``crm.order.cancelled`` messages (its Change Data Capture bridge).
 
 An activation takes the path of ``POST /orders``: the case is started, or resumed, or left
-alone when its start is done. A cancellation takes the path of the cancellation route: an
-unpaid invoice is cancelled in the ERP, then the sales order, and the case ends cancelled.
+alone when its start is done (read from the store, before any call to the CRM). A
+cancellation takes the path of the cancellation route: an unpaid invoice is cancelled in the
+ERP, then the sales order, and the case ends cancelled.
 
 Each message is handled once (the inbox), and a message that is no longer true changes
 nothing: an activation is checked against the order's Status in the CRM now, so one that
@@ -24,7 +25,7 @@ import structlog
 from ledgerbridge.apis.process.deps import ProcessDeps
 from ledgerbridge.apis.process.order_to_cash import cancellation, service, store
 from ledgerbridge.apis.process.order_to_cash.client import CancelOrder
-from ledgerbridge.apis.process.order_to_cash.states import CaseState
+from ledgerbridge.apis.process.order_to_cash.states import STARTED, CaseState
 from ledgerbridge.apis.system.crm_orders.client import (
     ORDER_ACTIVATED,
     ORDER_CANCELLED,
@@ -54,6 +55,12 @@ class CaseInHand(Exception):
 
 async def activated(deps: ProcessDeps, crm_order_id: str) -> str:
     """Start or resume the case of an order activated in the CRM; what was done."""
+    async with deps.store.engine.connect() as conn:
+        known = await store.load_case(conn, crm_order_id)
+    if known is not None and CaseState(known.state) in STARTED:
+        # Its start is done (the API started it, or an earlier activation): nothing to do, and
+        # no call to the CRM, whose API calls are metered.
+        return f"skipped: the case is {known.state}"
     order = await CrmOrdersClient(deps.system).get_order(crm_order_id)
     if order.status is not OrderStatus.ACTIVATED:
         return f"skipped: the order is {order.status} in the CRM now"
