@@ -56,7 +56,7 @@ PROCESS = {
     "idempotency_in_flight_seconds": 15.0,
     # Orders come in through the Process API. LEDGERBRIDGE_CHAOS_CRM_CHANGES=1 also runs the
     # workers' CRM change bridge, so each activation starts the same case a second time (the
-    # full-size runs in docs/reliability.md); off by default, see the open finding there.
+    # full-size runs in docs/reliability.md); off by default.
     "crm_changes": bool(os.environ.get("LEDGERBRIDGE_CHAOS_CRM_CHANGES")),
 }
 
