@@ -64,8 +64,8 @@ PROCESS = {
 # The workers' subscriptions (topic, group): their RabbitMQ queues are removed after a run.
 SUBSCRIPTIONS = [
     (RENUMBERED, erp_renumbering.CONSUMER),
-    (ORDER_ACTIVATED, f"{crm_changes.CONSUMER}.activated"),
-    (ORDER_CANCELLED, f"{crm_changes.CONSUMER}.cancelled"),
+    (ORDER_ACTIVATED, crm_changes.ACTIVATED_GROUP),
+    (ORDER_CANCELLED, crm_changes.CANCELLED_GROUP),
 ]
 
 

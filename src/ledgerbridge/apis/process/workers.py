@@ -28,7 +28,7 @@ from ledgerbridge.apis.process.order_to_cash.store import STALE_CLAIM
 from ledgerbridge.apis.process.product_pricing_sync.client import DEFAULT_BATCH_SIZE
 from ledgerbridge.apis.process.product_pricing_sync.service import SCHEDULE, SyncBusy, run_sync
 from ledgerbridge.runtime.dead_letters import DeadLetterChannel
-from ledgerbridge.runtime.messaging import EventBus, OutboxRelay, connect_bus
+from ledgerbridge.runtime.messaging import DEFAULT_NAMESPACE, EventBus, OutboxRelay, connect_bus
 from ledgerbridge.runtime.store.checkpoints import stream_checkpoints
 
 log = structlog.get_logger("ledgerbridge.process.workers")
@@ -129,7 +129,7 @@ async def process_workers(
     deps: ProcessDeps,
     *,
     bus_url: str,
-    bus_namespace: str = "ledgerbridge",
+    bus_namespace: str = DEFAULT_NAMESPACE,
     advance_interval: float,
     retry_after: timedelta,
     relay_interval: float,

@@ -2,6 +2,7 @@
 transactional outbox and its relay, and the inbox that makes consumers idempotent."""
 
 from ledgerbridge.runtime.messaging._bus import (
+    DEFAULT_NAMESPACE,
     PERMANENT_ERRORS,
     REPLAY_HEADER,
     Attempt,
@@ -36,6 +37,7 @@ from ledgerbridge.runtime.messaging._outbox import (
 from ledgerbridge.runtime.messaging._rabbitmq import RabbitMQBus
 
 __all__ = [
+    "DEFAULT_NAMESPACE",
     "PERMANENT_ERRORS",
     "REPLAY_HEADER",
     "Attempt",

@@ -19,6 +19,9 @@ import pydantic
 from ledgerbridge.runtime import errors
 from ledgerbridge.runtime.messaging._envelope import Message
 
+#: Prefix of every exchange, queue, stream and subject when a deployment names none.
+DEFAULT_NAMESPACE = "ledgerbridge"
+
 # Errors that no retry can fix: the message or the request it leads to is wrong.
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     errors.MappingError,

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ledgerbridge.runtime.messaging._bus import DeadLetterSink, DeliveryPolicy, EventBus
+from ledgerbridge.runtime.messaging._bus import (
+    DEFAULT_NAMESPACE,
+    DeadLetterSink,
+    DeliveryPolicy,
+    EventBus,
+)
 from ledgerbridge.runtime.messaging._memory import InMemoryBus
 from ledgerbridge.runtime.messaging._nats import NatsBus
 from ledgerbridge.runtime.messaging._rabbitmq import RabbitMQBus
@@ -15,7 +20,7 @@ async def connect_bus(
     *,
     dead_letters: DeadLetterSink,
     policy: DeliveryPolicy | None = None,
-    namespace: str = "ledgerbridge",
+    namespace: str = DEFAULT_NAMESPACE,
 ) -> EventBus:
     """Open the bus that ``url`` names.
 

@@ -28,6 +28,7 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
 from ledgerbridge.runtime.messaging._bus import (
+    DEFAULT_NAMESPACE,
     REPLAY_HEADER,
     Attempt,
     DeadLetterSink,
@@ -108,7 +109,7 @@ class NatsBus:
         *,
         dead_letters: DeadLetterSink,
         policy: DeliveryPolicy | None = None,
-        namespace: str = "ledgerbridge",
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> NatsBus:
         """Connect, make sure the stream exists and watch JetStream's give-up advisories."""
         check_name("namespace", namespace)

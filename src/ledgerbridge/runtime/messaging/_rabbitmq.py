@@ -28,6 +28,7 @@ from aio_pika.abc import (
 )
 
 from ledgerbridge.runtime.messaging._bus import (
+    DEFAULT_NAMESPACE,
     Attempt,
     DeadLetterSink,
     Delivery,
@@ -120,7 +121,7 @@ class RabbitMQBus:
         *,
         dead_letters: DeadLetterSink,
         policy: DeliveryPolicy | None = None,
-        namespace: str = "ledgerbridge",
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> RabbitMQBus:
         """Connect, declare the exchanges and start recording what the broker dead-letters."""
         check_name("namespace", namespace)

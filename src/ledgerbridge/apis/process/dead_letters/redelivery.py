@@ -33,7 +33,7 @@ from ledgerbridge.runtime.dead_letters import (
     republish_to,
 )
 from ledgerbridge.runtime.errors import LedgerbridgeError
-from ledgerbridge.runtime.messaging import REPLAY_HEADER, connect_bus, outbox
+from ledgerbridge.runtime.messaging import DEFAULT_NAMESPACE, REPLAY_HEADER, connect_bus, outbox
 
 
 def replay_key(letter: DeadLetter) -> str:
@@ -96,7 +96,7 @@ def through_outbox(engine: AsyncEngine) -> Replayer:
 
 @contextlib.asynccontextmanager
 async def open_replayer(
-    engine: AsyncEngine, bus_url: str, namespace: str = "ledgerbridge"
+    engine: AsyncEngine, bus_url: str, namespace: str = DEFAULT_NAMESPACE
 ) -> AsyncIterator[Replayer]:
     """The replayer for a process outside the workers (the command line).
 

@@ -45,6 +45,9 @@ from ledgerbridge.runtime.messaging import (
 
 log = structlog.get_logger("ledgerbridge.process.order_to_cash.crm_changes")
 CONSUMER = "process.order-to-cash.crm-orders"
+# The bus groups of the two subscriptions (one queue or durable consumer each).
+ACTIVATED_GROUP = f"{CONSUMER}.activated"
+CANCELLED_GROUP = f"{CONSUMER}.cancelled"
 ACTOR = "crm"
 _ENDED = frozenset({CaseState.CANCELLED, CaseState.REJECTED})
 
@@ -120,13 +123,17 @@ def _handler(deps: ProcessDeps, act: Callable[[ProcessDeps, str], Awaitable[str]
 async def consume_crm_order_changes(bus: EventBus, deps: ProcessDeps) -> list[Subscription]:
     """Subscribe the consumer to ``crm.order.activated`` and ``crm.order.cancelled``."""
     return [
-        await bus.subscribe(
-            ORDER_ACTIVATED, _handler(deps, activated), group=f"{CONSUMER}.activated"
-        ),
-        await bus.subscribe(
-            ORDER_CANCELLED, _handler(deps, cancelled), group=f"{CONSUMER}.cancelled"
-        ),
+        await bus.subscribe(ORDER_ACTIVATED, _handler(deps, activated), group=ACTIVATED_GROUP),
+        await bus.subscribe(ORDER_CANCELLED, _handler(deps, cancelled), group=CANCELLED_GROUP),
     ]
 
 
-__all__ = ["CONSUMER", "CaseInHand", "activated", "cancelled", "consume_crm_order_changes"]
+__all__ = [
+    "ACTIVATED_GROUP",
+    "CANCELLED_GROUP",
+    "CONSUMER",
+    "CaseInHand",
+    "activated",
+    "cancelled",
+    "consume_crm_order_changes",
+]
