@@ -338,6 +338,18 @@ async def _diagnosis(world: World, crm_order_ids: list[str]) -> list[Any]:
     return found
 
 
+async def _timeline(world: World, crm_order_id: str) -> list[tuple[Any, ...]]:
+    """A case's steps and moves in the order they were written, for a failure message."""
+    rows = await world.rows(
+        "SELECT s.at, 'step', s.name, s.outcome, s.detail FROM o2c_step s "
+        "JOIN o2c_case c ON c.case_id = s.case_id WHERE c.crm_order_id = :id "
+        "UNION ALL SELECT t.at, 'move', t.state, '', t.detail FROM o2c_transition t "
+        "JOIN o2c_case c ON c.case_id = t.case_id WHERE c.crm_order_id = :id ORDER BY 1",
+        id=crm_order_id,
+    )
+    return [tuple(row) for row in rows]
+
+
 async def _erp_count(
     world: World, service: str, entity: str, key: str = "PurchaseOrderByCustomer"
 ) -> Counter[str]:
@@ -564,6 +576,10 @@ async def test_no_order_is_lost_or_doubled_under_faults_and_killed_workers(
                 f"{row.error_type}: {row.error[:200]}) case {row.case_id}, "
                 f"{len(tries)} attempts: {[str(a)[:120] for a in tries[-3:]]}"
             )
+        for crm_order_id, wrong_fields in crm_missing.items():
+            print(f"  CRM update missing: {crm_order_id} shows {wrong_fields}")
+            for row in await _timeline(world, crm_order_id):
+                print(f"    {row}")
         for difference in reconciliation["differences"]:
             print(
                 f"  reconciliation: {difference['entity']} {difference['kind']}: "

@@ -78,7 +78,7 @@ def _env(settings: Settings, bus_url: str) -> dict[str, str]:
         "LEDGERBRIDGE_BUS_NAMESPACE": settings.bus_namespace,
         "LEDGERBRIDGE_SALESFORCE__BASE_URL": settings.salesforce.base_url,
         "LEDGERBRIDGE_S4HANA__BASE_URL": settings.s4hana.base_url,
-        "LEDGERBRIDGE_LOG_LEVEL": "ERROR",
+        "LEDGERBRIDGE_LOG_LEVEL": os.environ.get("LEDGERBRIDGE_CHAOS_WORKER_LOG_LEVEL", "ERROR"),
     }
     for backend in ("SALESFORCE", "S4HANA"):
         for name, value in RESILIENCE.items():

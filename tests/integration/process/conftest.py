@@ -28,6 +28,8 @@ from ledgerbridge.sandboxes.crm import create_app as create_crm
 from ledgerbridge.sandboxes.erp import create_app as create_erp
 
 O2C = "/process/order-to-cash/v1"
+# One try per backend call and a breaker that never opens: a fault shows at once.
+ONE_TRY = {"retry_attempts": 1, "breaker_threshold": 1000}
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Saga:
     deps: ProcessDeps
     crm: SalesforceClient
     erp: S4HanaClient
+    crm_admin: httpx.AsyncClient
     erp_admin: httpx.AsyncClient
 
     def advancer(self) -> CaseAdvancer:
@@ -125,7 +128,7 @@ class Saga:
 @contextlib.asynccontextmanager
 async def open_saga(database_url: str, tmp_path: Path) -> AsyncIterator[Saga]:
     """Fresh sandboxes and a store on ``database_url``, with the System and Process layers and
-    no workers; the ERP's System APIs retry once, so outages show at once."""
+    no workers; the System APIs retry once, so outages show at once."""
     async with contextlib.AsyncExitStack() as stack:
         crm_url = await stack.enter_async_context(
             serving(create_crm(database=str(tmp_path / "crm.sqlite3")))
@@ -135,11 +138,8 @@ async def open_saga(database_url: str, tmp_path: Path) -> AsyncIterator[Saga]:
         )
         settings = Settings(
             database_url=database_url,
-            salesforce={"base_url": crm_url},
-            s4hana={
-                "base_url": f"{erp_url}/sap/opu/odata/sap",
-                "resilience": {"retry_attempts": 1, "breaker_threshold": 1000},
-            },
+            salesforce={"base_url": crm_url, "resilience": ONE_TRY},
+            s4hana={"base_url": f"{erp_url}/sap/opu/odata/sap", "resilience": ONE_TRY},
             process={"workers": False},
         )
         house = await stack.enter_async_context(
@@ -156,13 +156,21 @@ async def open_saga(database_url: str, tmp_path: Path) -> AsyncIterator[Saga]:
         )
         erp = S4HanaClient(base_url=settings.s4hana.base_url, username=auth[0], password=auth[1])
         erp_admin = httpx.AsyncClient(base_url=erp_url, auth=auth)
-        for client in (http, crm, erp, erp_admin):
+        crm_admin = httpx.AsyncClient(
+            base_url=crm_url,
+            auth=(
+                settings.salesforce.client_id,
+                settings.salesforce.client_secret.get_secret_value(),
+            ),
+        )
+        for client in (http, crm, erp, crm_admin, erp_admin):
             stack.push_async_callback(client.aclose)
         yield Saga(
             http=http,
             deps=ProcessDeps(store=store, system=http),
             crm=crm,
             erp=erp,
+            crm_admin=crm_admin,
             erp_admin=erp_admin,
         )
 

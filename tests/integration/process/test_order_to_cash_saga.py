@@ -134,6 +134,53 @@ async def test_an_erp_outage_at_the_start_waits_and_resumes_without_a_second_ord
     assert len(found) == 1
 
 
+async def test_an_order_billed_before_its_start_is_done_waits_for_its_link_and_decision(
+    saga: Saga,
+) -> None:
+    """The ERP delivers, bills and is paid for a sales order whose case could not yet link it
+    in the CRM: the invoice seen meanwhile moves nothing, and once the CRM answers the start
+    links the order, takes the credit decision and the case walks on to closed."""
+    other = await saga.order()
+    await _start(saga, other["order"])  # a case waiting on the ERP: the advancer reads invoices
+    ids = await saga.order()
+    no_link = {
+        "seed": 1,
+        "rules": [
+            {
+                "route": "/services/data/*/sobjects/Order/*",
+                "methods": ["PATCH"],
+                "error_rates": {"503": 1.0},
+            }
+        ],
+    }
+    assert (await saga.crm_admin.put("/sandbox/admin/faults", json=no_link)).is_success
+    response = await saga.http.post(f"{O2C}/orders", json={"crm_order_id": ids["order"]})
+    assert response.status_code >= 500, response.text
+    waiting = await saga.case(ids["order"])
+    assert waiting["state"] == "customer_synced"
+    assert waiting["erp_order_number"] is not None
+    await saga.bill_and_pay(waiting)
+
+    advancer = saga.advancer()
+    await advancer.tick()
+    assert (await saga.case(ids["order"]))["state"] == "customer_synced"
+
+    assert (await saga.crm_admin.delete("/sandbox/admin/faults")).is_success
+    await advancer.tick()
+    await advancer.tick()
+    closed = await saga.case(ids["order"])
+    assert [t["state"] for t in closed["timeline"]] == HAPPY_PATH
+    assert closed["timeline"][3]["detail"].startswith("credit approved")
+    order = await saga.crm.get("Order", ids["order"], ["ERP_Order_Number__c"])
+    assert order.fields["ERP_Order_Number__c"] == closed["erp_order_number"]
+    assert await _events(saga, closed["case_id"]) == [
+        "order.accepted",
+        "invoice.issued",
+        "payment.received",
+        "order.closed",
+    ]
+
+
 async def test_a_lasting_failure_is_queued_and_retried_once_fixed(saga: Saga) -> None:
     """A product missing in the ERP fails the case into the queue; retry after the fix works."""
     ids = await saga.order(product_in_erp=False)

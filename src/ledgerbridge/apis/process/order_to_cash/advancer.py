@@ -270,8 +270,15 @@ async def observe(
     sales_order: SalesOrderState | None = None,
     invoice: Invoice | None = None,
 ) -> int:
-    """Move a case as far forward as what the ERP shows allows; returns the moves made."""
+    """Move a case as far forward as what the ERP shows allows; returns the moves made.
+
+    A case whose start is not done moves nothing: the ERP may deliver and bill its sales order
+    before the start has linked it in the CRM and taken the credit decision, and those steps
+    are the start's to finish (`service.resume`), never to be skipped.
+    """
     state = ref.state
+    if state not in WATCHED:
+        return 0
     moves = 0
     if state in _ORDER_WATCH and sales_order is not None:
         if sales_order.status is OrderStatus.CANCELLED:
