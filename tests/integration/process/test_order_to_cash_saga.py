@@ -181,6 +181,38 @@ async def test_an_order_billed_before_its_start_is_done_waits_for_its_link_and_d
     ]
 
 
+async def test_an_approved_referral_the_erp_billed_meanwhile_is_accepted_then_closed(
+    saga: Saga,
+) -> None:
+    """The ERP let a referred order through and delivered, billed and was paid for it before
+    the reviewer approved: one round walks the case on to closed, accepting the order on the
+    way, each move and event once."""
+    ids = await saga.order(quantity=2)
+    await saga.credit_limit(ids["account"], "320.00")  # credit-verification refers 300.00
+    case = await _start(saga, ids["order"])
+    assert case["state"] == "referred"
+    advancer = saga.advancer()
+    await advancer.tick()  # its checkpoint: the next round's delta read sees the invoice
+    await saga.bill_and_pay(case)
+    (item,) = (await saga.http.get(f"{O2C}/reviews")).json()["items"]
+    approval = f"{O2C}/reviews/{item['review_id']}/approval"
+    assert (await saga.http.post(approval, json={"actor": "credit-desk"})).is_success
+
+    await advancer.tick()
+    closed = await saga.case(ids["order"])
+    states = [t["state"] for t in closed["timeline"]]
+    assert states == [*HAPPY_PATH[:3], "referred", *HAPPY_PATH[3:]]
+    accepted = closed["timeline"][states.index("erp_order_created")]
+    assert accepted["detail"] == "credit block released"
+    assert await _events(saga, closed["case_id"]) == [
+        "credit.referred",
+        "order.accepted",
+        "invoice.issued",
+        "payment.received",
+        "order.closed",
+    ]
+
+
 async def test_a_lasting_failure_is_queued_and_retried_once_fixed(saga: Saga) -> None:
     """A product missing in the ERP fails the case into the queue; retry after the fix works."""
     ids = await saga.order(product_in_erp=False)

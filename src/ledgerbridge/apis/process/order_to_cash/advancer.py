@@ -317,6 +317,8 @@ async def _enter(
 ) -> bool:
     """Make the move into ``step`` with its side effects and event, in one transaction."""
     base = {"crm_order_id": ref.crm_order_id, "erp_order_number": ref.erp_order_number}
+    if step is CaseState.ERP_ORDER_CREATED:  # approved, and the ERP got on with the order
+        return await _accepted(conn, ref)
     if step is CaseState.FULFILLED:
         return await store.move(
             conn, ref.case_id, expected=[current], to=step, detail="the ERP completed the order"
@@ -365,6 +367,7 @@ async def _enter(
             detail=f"invoice {invoice.erp_number} paid",
             event=store.Event("payment.received", billed),
         )
+    assert step is CaseState.CLOSED, step
     return await store.move(
         conn,
         ref.case_id,
@@ -377,7 +380,6 @@ async def _enter(
 
 async def _credit_released(deps: ProcessDeps, ref: store.CaseRef) -> int:
     """The ERP no longer blocks the order: it is accepted (after a release or an approval)."""
-    data = {"crm_order_id": ref.crm_order_id, "erp_order_number": ref.erp_order_number}
     moves = 0
     async with deps.store.engine.begin() as conn:
         if ref.state is CaseState.REFERRED:
@@ -402,16 +404,24 @@ async def _credit_released(deps: ProcessDeps, ref: store.CaseRef) -> int:
                     note="credit block released in the ERP",
                 )
             moves += 1
-        if await store.move(
-            conn,
-            ref.case_id,
-            expected=[CaseState.CREDIT_CHECKED],
-            to=CaseState.ERP_ORDER_CREATED,
-            detail="credit block released",
-            event=store.Event("order.accepted", data),
-        ):
+        if await _accepted(conn, ref):
             moves += 1
     return moves
+
+
+async def _accepted(conn: AsyncConnection, ref: store.CaseRef) -> bool:
+    """Move a credit-checked case on: the ERP no longer blocks its order."""
+    return await store.move(
+        conn,
+        ref.case_id,
+        expected=[CaseState.CREDIT_CHECKED],
+        to=CaseState.ERP_ORDER_CREATED,
+        detail="credit block released",
+        event=store.Event(
+            "order.accepted",
+            {"crm_order_id": ref.crm_order_id, "erp_order_number": ref.erp_order_number},
+        ),
+    )
 
 
 async def _cancelled_in_erp(deps: ProcessDeps, ref: store.CaseRef) -> int:
