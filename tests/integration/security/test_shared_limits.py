@@ -17,6 +17,7 @@ from starlette.routing import Mount
 
 from ledgerbridge.runtime.app_factory import ApiMetadata, Layer, build_api
 from ledgerbridge.runtime.security import DpopKey, KeyRing, ResourceGuard, TokenIssuer
+from ledgerbridge.runtime.security.layers import shared_redis
 from ledgerbridge.runtime.security.limits import RedisTokenBuckets
 from ledgerbridge.runtime.security.replay import RedisReplayCache
 from ledgerbridge.runtime.settings import AuthSettings
@@ -165,7 +166,7 @@ async def test_replicas_share_one_request_budget(order_replicas: Replicas) -> No
 def test_an_unreachable_redis_refuses_proofs_and_lets_requests_through() -> None:
     """Without Redis a proof identifier is refused (a replay cannot be ruled out) and a
     request is let through (the counters are down, the API is not)."""
-    gone = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    gone = shared_redis("redis://127.0.0.1:1/0")
     assert not RedisReplayCache(gone).first_use("jti-1", until=4_102_444_800.0)
     decision = RedisTokenBuckets(gone, burst=5, rate=1.0).take(("api", "client", "user"))
     assert decision.allowed

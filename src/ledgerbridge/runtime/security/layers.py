@@ -23,6 +23,8 @@ import httpx
 import redis
 import structlog
 from fastapi import FastAPI
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from starlette.routing import Mount
 
 from ledgerbridge.runtime.app_factory import ApiMetadata, Layer
@@ -63,6 +65,16 @@ def _challenged_scopes(response: httpx.Response) -> frozenset[str]:
         return frozenset()
     found = re.search(r'scope="([^"]*)"', challenge)
     return frozenset(found.group(1).split()) if found else frozenset()
+
+
+def shared_redis(url: str) -> redis.Redis:
+    """The Redis client the guard keeps its shared state in. It is called on the request
+    path, so its timeouts are short and it tries again once at once: redis-py's default
+    retries back off for seconds before an unreachable Redis is reported (and the guard
+    falls back), and every request would wait that long."""
+    return redis.Redis.from_url(
+        url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 1)
+    )
 
 
 @dataclass
@@ -200,8 +212,7 @@ class EmbeddedSecurity:
         service = replace(TokenService.from_settings(auth, clock=clock), on_issue=on_issue)
         shared = None
         if redis_url is not None:
-            # Short timeouts: the guard calls Redis on the request path.
-            shared = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            shared = shared_redis(redis_url)
         guard = ResourceGuard.from_settings(
             auth, keys=service.issuer.keys, clock=clock, shared=shared
         )
