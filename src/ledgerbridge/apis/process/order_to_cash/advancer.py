@@ -355,7 +355,7 @@ async def _enter(
                 ref.case_id,
                 SEND_INVOICE_TO_CRM,
                 "skipped",
-                "the CRM System APIs offer no invoice write; invoice.issued carries it",
+                "billing brings the invoice status onto the CRM order; invoice.issued carries it",
             )
         return moved
     if step is CaseState.PAID:
