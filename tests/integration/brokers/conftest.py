@@ -23,6 +23,7 @@ from ledgerbridge.runtime.messaging import (
     DeliveryPolicy,
     EventBus,
     Handler,
+    StoredFailures,
     Subscription,
     connect_bus,
 )
@@ -83,7 +84,8 @@ class Broker:
 
 @contextlib.asynccontextmanager
 async def open_broker(backend: str, tmp_path: Path) -> AsyncIterator[Broker]:
-    """A backend with a dead-letter channel on a SQLite store; buses opened are closed after."""
+    """A backend with a dead-letter channel and failure log on a SQLite store; buses opened
+    are closed after."""
     url = URLS[backend]
     if backend != "memory" and not listening(url):
         pytest.skip(f"needs {backend} at {url}; nothing is listening there")
@@ -97,7 +99,11 @@ async def open_broker(backend: str, tmp_path: Path) -> AsyncIterator[Broker]:
         if backend == "memory" and opened:
             return opened[0]
         bus = await connect_bus(
-            url, dead_letters=DeadLetterChannel(store.engine), policy=policy, namespace=namespace
+            url,
+            dead_letters=DeadLetterChannel(store.engine),
+            policy=policy,
+            namespace=namespace,
+            failures=StoredFailures(store.engine),
         )
         opened.append(bus)
         return bus

@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from pathlib import Path
 
 import aio_pika
 import nats
+import pytest
+import sqlalchemy as sa
 from nats.js import api
-from tests.integration.brokers.conftest import NATS_URL, RABBITMQ_URL, Broker
+from tests.integration.brokers.conftest import FAST, NATS_URL, RABBITMQ_URL, Broker, open_broker
 
 from ledgerbridge.runtime.dead_letters import DeadLetter, DeadLetterFilter, list_dead_letters
-from ledgerbridge.runtime.messaging import Delivery, Message, NatsBus
+from ledgerbridge.runtime.errors import BackendUnavailable
+from ledgerbridge.runtime.messaging import Delivery, Message, NatsBus, delivery_failure
 
 WAIT = 20.0
 
@@ -44,7 +48,7 @@ async def test_rabbitmq_delivery_limit_is_recorded_as_a_dead_letter(rabbitmq: Br
     async with connection:
         channel = await connection.channel()
         queue = await channel.get_queue(f"{rabbitmq.namespace}:crashy:orders")
-        for _ in range(10):  # each nack with requeue stands for a consumer that died mid-message
+        for _ in range(FAST.broker_limit + 1):  # each nack with requeue: a consumer died
             incoming = await queue.get(timeout=5, fail=False)
             if incoming is None:
                 break
@@ -86,3 +90,63 @@ async def test_jetstream_max_deliveries_is_recorded_as_a_dead_letter(jetstream: 
     assert letter.message() == message
     assert letter.reason == "broker: max deliveries"
     assert (letter.consumer, letter.source, letter.case_id) == ("crashy", "orders", "case-8")
+
+
+async def _crash_on(broker: Broker, group: str, times: int) -> None:
+    """Take the one message of ``group``'s queue ``times`` times and hand it back unhandled,
+    as consumers that died holding it would."""
+    if broker.backend == "rabbitmq":
+        connection = await aio_pika.connect(RABBITMQ_URL)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.get_queue(f"{broker.namespace}:{group}:orders")
+            for _ in range(times):
+                incoming = await queue.get(timeout=5, fail=True)
+                assert incoming is not None
+                await incoming.nack(requeue=True)
+        return
+    client = await nats.connect(NATS_URL)
+    try:
+        stream = broker.namespace.upper().replace("-", "_")
+        pull = await client.jetstream().pull_subscribe_bind(f"{group}__orders", stream)
+        for _ in range(times):
+            (msg,) = await pull.fetch(batch=1, timeout=5)
+            await msg.nak()
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("backend", ["rabbitmq", "nats"])
+async def test_deliveries_cut_short_by_crashes_leave_the_attempts_whole(
+    backend: str, tmp_path: Path
+) -> None:
+    """A message its consumers died on more often than max_deliver still gets max_deliver
+    attempts at its handler: failing twice and then handled, it is never dead-lettered."""
+    async with open_broker(backend, tmp_path) as broker:
+        bus = await broker.open()
+
+        async def never_called(delivery: Delivery) -> None:
+            raise AssertionError(delivery)
+
+        await (await broker.subscribe(bus, "orders", never_called, group="ledger")).close()
+        message = Message.create(type="order.accepted", source="/tests", subject="case-7")
+        await bus.publish("orders", message)
+        await _crash_on(broker, "ledger", FAST.max_deliver + 1)
+
+        attempts: list[int] = []
+        handled = asyncio.Event()
+
+        async def fails_twice(delivery: Delivery) -> None:
+            attempts.append(delivery.attempt)
+            if len(attempts) < FAST.max_deliver:
+                raise BackendUnavailable("ERP timed out", backend="erp")
+            handled.set()
+
+        await broker.subscribe(bus, "orders", fails_twice, group="ledger")
+        await asyncio.wait_for(handled.wait(), WAIT)
+        await asyncio.sleep(0.3)
+        crashes = FAST.max_deliver + 1
+        assert attempts == [crashes + 1, crashes + 2, crashes + 3]  # the broker's delivery count
+        async with broker.store.engine.connect() as conn:
+            assert await list_dead_letters(conn, DeadLetterFilter()) == []
+            assert (await conn.execute(sa.select(delivery_failure))).all() == []

@@ -28,7 +28,13 @@ from ledgerbridge.apis.process.order_to_cash.store import STALE_CLAIM
 from ledgerbridge.apis.process.product_pricing_sync.client import DEFAULT_BATCH_SIZE
 from ledgerbridge.apis.process.product_pricing_sync.service import SCHEDULE, SyncBusy, run_sync
 from ledgerbridge.runtime.dead_letters import DeadLetterChannel
-from ledgerbridge.runtime.messaging import DEFAULT_NAMESPACE, EventBus, OutboxRelay, connect_bus
+from ledgerbridge.runtime.messaging import (
+    DEFAULT_NAMESPACE,
+    EventBus,
+    OutboxRelay,
+    StoredFailures,
+    connect_bus,
+)
 from ledgerbridge.runtime.store.checkpoints import stream_checkpoints
 
 log = structlog.get_logger("ledgerbridge.process.workers")
@@ -144,7 +150,10 @@ async def process_workers(
     case in hand, a sync run) within ``tuning.shutdown_grace`` seconds, then is cancelled.
     """
     bus = await connect_bus(
-        bus_url, dead_letters=DeadLetterChannel(deps.store.engine), namespace=bus_namespace
+        bus_url,
+        dead_letters=DeadLetterChannel(deps.store.engine),
+        namespace=bus_namespace,
+        failures=StoredFailures(deps.store.engine),
     )
     # After an ERP cut-over, rewrites the references to old ERP ids (closed with the bus).
     await consume_renumbering(bus, deps)

@@ -18,6 +18,12 @@ from ledgerbridge.runtime.messaging._bus import (
 )
 from ledgerbridge.runtime.messaging._connect import connect_bus
 from ledgerbridge.runtime.messaging._envelope import Message
+from ledgerbridge.runtime.messaging._failures import (
+    FailureLog,
+    LocalFailures,
+    StoredFailures,
+    delivery_failure,
+)
 from ledgerbridge.runtime.messaging._inbox import (
     already_consumed,
     consumed_once,
@@ -46,19 +52,23 @@ __all__ = [
     "DeliveryPolicy",
     "EventBus",
     "FailedDelivery",
+    "FailureLog",
     "Handler",
     "InMemoryBus",
+    "LocalFailures",
     "Message",
     "NatsBus",
     "OutboxLag",
     "OutboxRelay",
     "Outgoing",
     "RabbitMQBus",
+    "StoredFailures",
     "Subscription",
     "add_to_outbox",
     "already_consumed",
     "connect_bus",
     "consumed_once",
+    "delivery_failure",
     "forget_consumed",
     "idempotent_consumer",
     "inbox",

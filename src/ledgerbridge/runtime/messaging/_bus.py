@@ -46,12 +46,15 @@ def is_permanent(exc: BaseException) -> bool:
 class DeliveryPolicy:
     """How often a failing message is retried, and how long to wait between attempts.
 
-    The defaults wait about two minutes in all before giving up, so a backend outage of that
-    order is ridden out rather than dead-lettered. An error that says how long its backend is
-    paused (a rate limit's or an open breaker's ``retry_after``) waits at least that long, up
-    to ``pause_cap``, so a pause does not use up the attempts. On RabbitMQ ``max_deliver``
-    also becomes the queue's delivery limit when the queue is first declared; the broker
-    refuses to redeclare an existing queue with another limit.
+    ``max_deliver`` counts the attempts whose handler raised (see `FailureLog`). The defaults
+    wait about two minutes in all before giving up, so a backend outage of that order is
+    ridden out rather than dead-lettered. An error that says how long its backend is paused
+    (a rate limit's or an open breaker's ``retry_after``) waits at least that long, up to
+    ``pause_cap``, so a pause does not use up the attempts. The broker's own limit,
+    ``broker_limit``, also counts deliveries cut short by a crash: ``crash_allowance`` of
+    those come on top, and a message that kills its consumer every time ends there. On
+    RabbitMQ that limit is set when a queue is first declared; the broker refuses to
+    redeclare an existing queue with another limit.
 
     Usage::
 
@@ -62,6 +65,12 @@ class DeliveryPolicy:
     backoff: float = 0.5
     backoff_cap: float = 30.0
     pause_cap: float = 300.0
+    crash_allowance: int = 10
+
+    @property
+    def broker_limit(self) -> int:
+        """Deliveries the broker makes of one message before it dead-letters it itself."""
+        return self.max_deliver + self.crash_allowance
 
     def delay(self, attempt: int, error: BaseException | None = None) -> float:
         """Seconds to wait before redelivering after failed attempt ``attempt`` (1-based)

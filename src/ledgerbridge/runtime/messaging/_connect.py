@@ -10,6 +10,7 @@ from ledgerbridge.runtime.messaging._bus import (
     DeliveryPolicy,
     EventBus,
 )
+from ledgerbridge.runtime.messaging._failures import FailureLog
 from ledgerbridge.runtime.messaging._memory import InMemoryBus
 from ledgerbridge.runtime.messaging._nats import NatsBus
 from ledgerbridge.runtime.messaging._rabbitmq import RabbitMQBus
@@ -21,6 +22,7 @@ async def connect_bus(
     dead_letters: DeadLetterSink,
     policy: DeliveryPolicy | None = None,
     namespace: str = DEFAULT_NAMESPACE,
+    failures: FailureLog | None = None,
 ) -> EventBus:
     """Open the bus that ``url`` names.
 
@@ -31,6 +33,9 @@ async def connect_bus(
         policy: Redelivery limits and backoff.
         namespace: Prefix of every exchange, queue, stream and subject on the broker, so
             several deployments (or test runs) can share one.
+        failures: Where a broker bus counts each message's failed attempts
+            (``StoredFailures`` shares the count among processes); by default this process
+            counts what it sees.
 
     Returns:
         A connected bus; call ``close()`` when done.
@@ -40,10 +45,10 @@ async def connect_bus(
         return InMemoryBus(dead_letters=dead_letters, policy=policy)
     if scheme in {"amqp", "amqps"}:
         return await RabbitMQBus.connect(
-            url, dead_letters=dead_letters, policy=policy, namespace=namespace
+            url, dead_letters=dead_letters, policy=policy, namespace=namespace, failures=failures
         )
     if scheme in {"nats", "tls"}:
         return await NatsBus.connect(
-            url, dead_letters=dead_letters, policy=policy, namespace=namespace
+            url, dead_letters=dead_letters, policy=policy, namespace=namespace, failures=failures
         )
     raise ValueError(f"unknown bus URL scheme {scheme!r}: use memory://, amqp:// or nats://")

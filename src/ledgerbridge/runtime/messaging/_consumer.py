@@ -1,12 +1,10 @@
-"""What the broker consumers share: name rules, attempt history and in-flight tracking."""
+"""What the broker consumers share: name rules and in-flight tracking."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections import OrderedDict
 
-from ledgerbridge.runtime.messaging._bus import Attempt
 from ledgerbridge.runtime.messaging._envelope import Message
 
 KEY_HEADER = "x-ledgerbridge-key"
@@ -28,31 +26,6 @@ def unparseable(message_id: str, source: str, body: bytes, error: Exception) -> 
         source=source,
         data={"body": body.decode("utf-8", errors="replace"), "error": str(error)},
     )
-
-
-class AttemptHistory:
-    """The failed attempts this process saw per message, for the dead letter's history.
-
-    Redeliveries may land on other processes, so the history holds what this one saw; the
-    attempt numbers come from the broker's delivery count and stay right either way.
-    """
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._attempts: OrderedDict[str, list[Attempt]] = OrderedDict()
-
-    def add(self, message_id: str, attempt: Attempt) -> tuple[Attempt, ...]:
-        """Remember ``attempt``; returns every attempt known for the message, oldest first."""
-        known = self._attempts.pop(message_id, [])
-        known.append(attempt)
-        self._attempts[message_id] = known
-        while len(self._attempts) > self._capacity:
-            self._attempts.popitem(last=False)
-        return tuple(known)
-
-    def forget(self, message_id: str) -> None:
-        """Drop the history of a message that was handled or dead-lettered."""
-        self._attempts.pop(message_id, None)
 
 
 class InFlight:

@@ -5,10 +5,10 @@ Layout on the server, for namespace ``ns``:
 - stream ``NS`` (upper case, dots as ``_``) holds subjects ``ns.>``; a topic ``t`` is the
   subject ``ns.t``. Publishes carry ``Nats-Msg-Id`` (the message id), so a relay that
   publishes a row twice within the stream's duplicate window stores it once;
-- one durable pull consumer per group and topic, with explicit acks, ``max_deliver`` and
-  ``max_ack_pending`` as the prefetch limit;
+- one durable pull consumer per group and topic, with explicit acks, ``max_deliver`` (the
+  policy's ``broker_limit``) and ``max_ack_pending`` as the prefetch limit;
 - JetStream's own give-up signal, the ``MAX_DELIVERIES`` advisory (a message delivered
-  ``max_deliver`` times without an ack, e.g. because consumers crashed on it), is
+  ``broker_limit`` times without an ack, e.g. because consumers crashed on it), is
   subscribed to: the message is fetched from the stream and recorded in our dead-letter sink.
 """
 
@@ -42,12 +42,12 @@ from ledgerbridge.runtime.messaging._bus import (
 )
 from ledgerbridge.runtime.messaging._consumer import (
     KEY_HEADER,
-    AttemptHistory,
     InFlight,
     check_name,
     unparseable,
 )
 from ledgerbridge.runtime.messaging._envelope import Message
+from ledgerbridge.runtime.messaging._failures import FailureLog, LocalFailures, forget_failures
 
 log = structlog.get_logger("ledgerbridge.bus.nats")
 _MSG_ID = "Nats-Msg-Id"
@@ -91,6 +91,7 @@ class NatsBus:
         namespace: str,
         dead_letters: DeadLetterSink,
         policy: DeliveryPolicy,
+        failures: FailureLog | None = None,
     ) -> None:
         self._client = client
         self._js = client.jetstream()
@@ -98,7 +99,7 @@ class NatsBus:
         self.stream = namespace.upper().replace(".", "_").replace("-", "_")
         self._dead_letters = dead_letters
         self._policy = policy
-        self._history = AttemptHistory()
+        self._failures = failures or LocalFailures()
         self._subscriptions: list[_NatsSubscription] = []
         self._advisories: list[asyncio.Task[None]] = []
 
@@ -110,6 +111,7 @@ class NatsBus:
         dead_letters: DeadLetterSink,
         policy: DeliveryPolicy | None = None,
         namespace: str = DEFAULT_NAMESPACE,
+        failures: FailureLog | None = None,
     ) -> NatsBus:
         """Connect, make sure the stream exists and watch JetStream's give-up advisories."""
         check_name("namespace", namespace)
@@ -119,6 +121,7 @@ class NatsBus:
             namespace=namespace,
             dead_letters=dead_letters,
             policy=policy or DeliveryPolicy(),
+            failures=failures,
         )
         await bus._ensure_stream()
         await client.subscribe(
@@ -172,7 +175,7 @@ class NatsBus:
             durable_name=durable,
             description=json.dumps({"group": group, "topic": topic}),
             ack_policy=api.AckPolicy.EXPLICIT,
-            max_deliver=self._policy.max_deliver,
+            max_deliver=self._policy.broker_limit,
             max_ack_pending=prefetch,
             ack_wait=30.0,
             filter_subject=self.subject(topic),
@@ -259,15 +262,17 @@ class NatsBus:
         try:
             await handler(delivery)
         except Exception as exc:
-            attempts = self._history.add(message.id, attempt_of(attempt, exc))
-            if is_permanent(exc) or attempt >= self._policy.max_deliver:
+            # Should the store fail here, the message stays unacked: redelivered after ack_wait.
+            attempts = await self._failures.add(group, message.id, attempt_of(attempt, exc))
+            if is_permanent(exc) or len(attempts) >= self._policy.max_deliver:
                 reason = "permanent error" if is_permanent(exc) else "retries exhausted"
                 await self._give_up(msg, message, topic, group, reason, attempts)
                 return
-            delay = 0.0 if in_flight.closing.is_set() else self._policy.delay(attempt, exc)
-            await msg.nak(delay=delay)
+            paused = in_flight.closing.is_set()
+            await msg.nak(delay=0.0 if paused else self._policy.delay(len(attempts), exc))
             return
-        self._history.forget(message.id)
+        if attempt > 1:  # a redelivery: earlier deliveries may have failed
+            await forget_failures(self._failures, group, message.id)
         await msg.ack()
 
     async def _give_up(
@@ -280,7 +285,7 @@ class NatsBus:
         attempts: tuple[Attempt, ...],
     ) -> None:
         await self._dead_letters(FailedDelivery(message, topic, group, reason, attempts))
-        self._history.forget(message.id)
+        await forget_failures(self._failures, group, message.id)
         await msg.term()
 
     async def _on_max_deliveries(self, advisory: Msg) -> None:
@@ -294,7 +299,7 @@ class NatsBus:
         except ValueError as exc:
             message = unparseable(str(event["stream_seq"]), stored.subject or "", body, exc)
         attempt = Attempt(
-            number=int(event.get("deliveries", self._policy.max_deliver)),
+            number=int(event.get("deliveries", self._policy.broker_limit)),
             error=f"JetStream gave up after max_deliver deliveries to {event['consumer']}",
             error_type="BrokerDeadLettered",
         )
@@ -306,6 +311,7 @@ class NatsBus:
             (attempt,),
         )
         await self._dead_letters(failure)
+        await forget_failures(self._failures, failure.group, message.id)
 
 
 def _headers(message: Message, key: str | None, headers: Mapping[str, str]) -> dict[str, str]:

@@ -41,12 +41,12 @@ from ledgerbridge.runtime.messaging._bus import (
 )
 from ledgerbridge.runtime.messaging._consumer import (
     KEY_HEADER,
-    AttemptHistory,
     InFlight,
     check_name,
     unparseable,
 )
 from ledgerbridge.runtime.messaging._envelope import CONTENT_TYPE, Message
+from ledgerbridge.runtime.messaging._failures import FailureLog, LocalFailures, forget_failures
 
 # Broker bookkeeping headers that handlers have no use for.
 _BROKER_HEADERS = frozenset(
@@ -104,6 +104,7 @@ class RabbitMQBus:
         namespace: str,
         dead_letters: DeadLetterSink,
         policy: DeliveryPolicy,
+        failures: FailureLog | None = None,
     ) -> None:
         self._connection = connection
         self._channel = channel
@@ -111,7 +112,7 @@ class RabbitMQBus:
         self._namespace = namespace
         self._dead_letters = dead_letters
         self._policy = policy
-        self._history = AttemptHistory()
+        self._failures = failures or LocalFailures()
         self._subscriptions: list[_RabbitSubscription] = []
 
     @classmethod
@@ -122,6 +123,7 @@ class RabbitMQBus:
         dead_letters: DeadLetterSink,
         policy: DeliveryPolicy | None = None,
         namespace: str = DEFAULT_NAMESPACE,
+        failures: FailureLog | None = None,
     ) -> RabbitMQBus:
         """Connect, declare the exchanges and start recording what the broker dead-letters."""
         check_name("namespace", namespace)
@@ -139,6 +141,7 @@ class RabbitMQBus:
             namespace=namespace,
             dead_letters=dead_letters,
             policy=policy or DeliveryPolicy(),
+            failures=failures,
         )
         await bus._start_dead_letter_route()
         return bus
@@ -215,7 +218,7 @@ class RabbitMQBus:
     def _queue_arguments(self) -> dict[str, Any]:
         return {
             "x-queue-type": "quorum",
-            "x-delivery-limit": self._policy.max_deliver,
+            "x-delivery-limit": self._policy.broker_limit,
             "x-dead-letter-exchange": f"{self._namespace}.dead-letter",
             # At-least-once dead-lettering: the broker keeps a message until the dead-letter
             # queue has confirmed it (this needs reject-publish overflow).
@@ -254,15 +257,23 @@ class RabbitMQBus:
         try:
             await handler(delivery)
         except Exception as exc:
-            attempts = self._history.add(message.id, attempt_of(attempt, exc))
-            if is_permanent(exc) or attempt >= self._policy.max_deliver:
+            try:
+                attempts = await self._failures.add(group, message.id, attempt_of(attempt, exc))
+            except Exception:
+                # The store is down: hand the message back, counted by the broker alone.
+                log.exception("failure log unavailable", topic=topic, group=group)
+                await in_flight.backoff(self._policy.delay(attempt, exc))
+                await incoming.nack(requeue=True)
+                return
+            if is_permanent(exc) or len(attempts) >= self._policy.max_deliver:
                 reason = "permanent error" if is_permanent(exc) else "retries exhausted"
                 await self._give_up(incoming, message, topic, group, reason, attempts)
                 return
-            await in_flight.backoff(self._policy.delay(attempt, exc))
+            await in_flight.backoff(self._policy.delay(len(attempts), exc))
             await incoming.nack(requeue=True)
             return
-        self._history.forget(message.id)
+        if attempt > 1:  # a redelivery: earlier deliveries may have failed
+            await forget_failures(self._failures, group, message.id)
         await incoming.ack()
 
     async def _give_up(
@@ -283,7 +294,7 @@ class RabbitMQBus:
             log.exception("dead-letter sink failed", topic=topic, group=group)
             await incoming.nack(requeue=True)
             return
-        self._history.forget(message.id)
+        await forget_failures(self._failures, group, message.id)
         await incoming.reject(requeue=False)
 
     async def _start_dead_letter_route(self) -> None:
@@ -337,6 +348,7 @@ class RabbitMQBus:
                 message, topic or "unknown", group or "unknown", f"broker: {why}", (attempt,)
             )
         )
+        await forget_failures(self._failures, group or "unknown", message.id)
 
 
 def _amqp_message(
