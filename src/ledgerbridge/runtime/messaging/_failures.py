@@ -22,6 +22,8 @@ from ledgerbridge.runtime.messaging._bus import Attempt
 from ledgerbridge.runtime.store.schema import metadata
 
 log = structlog.get_logger("ledgerbridge.bus")
+# Records of one message's failures racing for the same number: each round one of them wins.
+_TRIES = 5
 
 delivery_failure = sa.Table(
     "delivery_failure",
@@ -81,7 +83,7 @@ class StoredFailures:
 
     async def add(self, group: str, message_id: str, attempt: Attempt) -> tuple[Attempt, ...]:
         key = (delivery_failure.c.consumer == group, delivery_failure.c.message_id == message_id)
-        for _ in range(3):  # two processes failing one message at once: the second goes again
+        for _ in range(_TRIES):  # processes failing one message at once: the later go again
             try:
                 async with self._engine.begin() as conn:
                     rows = await conn.execute(
