@@ -59,6 +59,32 @@ async def test_rabbitmq_delivery_limit_is_recorded_as_a_dead_letter(rabbitmq: Br
     assert (letter.consumer, letter.source, letter.case_id) == ("crashy", "orders", "case-9")
 
 
+async def test_a_queue_declared_with_another_delivery_limit_is_consumed_as_it_is(
+    rabbitmq: Broker,
+) -> None:
+    """A group's queue left by a version with another delivery limit: the broker refuses to
+    change it, and the bus consumes it as it is rather than failing to subscribe."""
+    connection = await aio_pika.connect(RABBITMQ_URL)
+    async with connection:
+        channel = await connection.channel()
+        rabbitmq.queues.append(f"{rabbitmq.namespace}:ledger:orders")
+        await channel.declare_queue(
+            f"{rabbitmq.namespace}:ledger:orders",
+            durable=True,
+            arguments={"x-queue-type": "quorum", "x-delivery-limit": FAST.max_deliver},
+        )
+    bus = await rabbitmq.open()
+    handled: asyncio.Queue[Message] = asyncio.Queue()
+
+    async def keep(delivery: Delivery) -> None:
+        await handled.put(delivery.message)
+
+    await rabbitmq.subscribe(bus, "orders", keep, group="ledger")
+    message = Message.create(type="order.accepted", source="/tests", subject="case-6")
+    await bus.publish("orders", message)
+    assert await asyncio.wait_for(handled.get(), WAIT) == message
+
+
 async def test_jetstream_max_deliveries_is_recorded_as_a_dead_letter(jetstream: Broker) -> None:
     """A message never acked within max_deliver deliveries is fetched back and recorded."""
     bus = await jetstream.open()

@@ -188,11 +188,8 @@ class RabbitMQBus:
         """Consume ``topic`` for ``group`` from its quorum queue, ``prefetch`` at a time."""
         check_name("topic", topic)
         check_name("group", group)
-        channel = await self._connection.channel()
+        channel, queue = await self._queue(topic, group)
         await channel.set_qos(prefetch_count=prefetch)
-        queue = await channel.declare_queue(
-            self.queue_name(topic, group), durable=True, arguments=self._queue_arguments()
-        )
         await queue.bind(f"{self._namespace}.events", routing_key=topic)
         in_flight = InFlight()
 
@@ -214,6 +211,29 @@ class RabbitMQBus:
             await subscription.close()
         self._subscriptions.clear()
         await self._connection.close()
+
+    async def _queue(self, topic: str, group: str) -> tuple[AbstractChannel, AbstractQueue]:
+        """A channel and the declared queue of ``topic`` for ``group``.
+
+        A queue declared before with other arguments (such as the delivery limit of an
+        earlier version) is used as it is: the broker refuses to change them, and refusing
+        to consume would stop the group. The warning says to delete the drained queue.
+        """
+        name = self.queue_name(topic, group)
+        channel = await self._connection.channel()
+        try:
+            declared = await channel.declare_queue(
+                name, durable=True, arguments=self._queue_arguments()
+            )
+        except aio_pika.exceptions.ChannelPreconditionFailed as exc:
+            log.warning(
+                "queue kept with the arguments it was declared with; delete it once drained",
+                queue=name,
+                error=str(exc),
+            )
+            channel = await self._connection.channel()  # the broker closed the other one
+            declared = await channel.declare_queue(name, passive=True)
+        return channel, declared
 
     def _queue_arguments(self) -> dict[str, Any]:
         return {
