@@ -11,6 +11,7 @@ the backstop for a message that kills its consumer every time (`DeliveryPolicy.b
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import UTC
 from typing import Protocol
 
@@ -60,7 +61,7 @@ class LocalFailures:
 
     async def add(self, group: str, message_id: str, attempt: Attempt) -> tuple[Attempt, ...]:
         known = self._attempts.pop((group, message_id), [])
-        known.append(Attempt(len(known) + 1, attempt.error, attempt.error_type, attempt.at))
+        known.append(replace(attempt, number=len(known) + 1))
         self._attempts[(group, message_id)] = known
         while len(self._attempts) > self._capacity:
             self._attempts.popitem(last=False)
@@ -82,15 +83,16 @@ class StoredFailures:
         self._engine = engine
 
     async def add(self, group: str, message_id: str, attempt: Attempt) -> tuple[Attempt, ...]:
-        key = (delivery_failure.c.consumer == group, delivery_failure.c.message_id == message_id)
         for _ in range(_TRIES):  # processes failing one message at once: the later go again
             try:
                 async with self._engine.begin() as conn:
                     rows = await conn.execute(
-                        sa.select(delivery_failure).where(*key).order_by(delivery_failure.c.number)
+                        sa.select(delivery_failure)
+                        .where(*_of(group, message_id))
+                        .order_by(delivery_failure.c.number)
                     )
                     known = [_attempt(row) for row in rows]
-                    added = Attempt(len(known) + 1, attempt.error, attempt.error_type, attempt.at)
+                    added = replace(attempt, number=len(known) + 1)
                     await conn.execute(
                         delivery_failure.insert().values(
                             consumer=group,
@@ -108,12 +110,7 @@ class StoredFailures:
 
     async def forget(self, group: str, message_id: str) -> None:
         async with self._engine.begin() as conn:
-            await conn.execute(
-                delivery_failure.delete().where(
-                    delivery_failure.c.consumer == group,
-                    delivery_failure.c.message_id == message_id,
-                )
-            )
+            await conn.execute(delivery_failure.delete().where(*_of(group, message_id)))
 
 
 async def forget_failures(failures: FailureLog, group: str, message_id: str) -> None:
@@ -123,6 +120,10 @@ async def forget_failures(failures: FailureLog, group: str, message_id: str) -> 
         await failures.forget(group, message_id)
     except Exception:
         log.exception("failures of a handled message left behind", group=group, message=message_id)
+
+
+def _of(group: str, message_id: str) -> tuple[sa.ColumnElement[bool], ...]:
+    return (delivery_failure.c.consumer == group, delivery_failure.c.message_id == message_id)
 
 
 def _attempt(row: sa.Row[tuple[object, ...]]) -> Attempt:
