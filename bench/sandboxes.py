@@ -69,8 +69,10 @@ def _load(url: str, headers: dict[str, str], seconds: float, concurrency: int) -
     ]
     for name, value in headers.items():
         command += ["--header", f"{name}: {value}"]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    result: dict[str, float] = json.loads(out)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"the load generator failed on {url}:\n{done.stderr}")
+    result: dict[str, float] = json.loads(done.stdout)
     if result["errors"]:
         raise RuntimeError(f"{url}: {result['errors']} errors under load")
     return result
